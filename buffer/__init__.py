@@ -1,0 +1,1 @@
+"""The SQLite store: readings, records, alarms, per-target outboxes and retention."""
