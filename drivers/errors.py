@@ -20,6 +20,7 @@ __all__ = [
     "IllegalDataAddress",
     "IllegalDataValue",
     "IllegalFunction",
+    "InvalidValue",
     "LinkDown",
     "MemoryParityError",
     "ProtocolError",
@@ -41,6 +42,13 @@ class DeviceTimeout(DriverError, TimeoutError):
 
 class ProtocolError(DriverError):
     """Bytes that are not a valid reply: garbage, bad CRC/checksum, wrong unit or echo, truncated frame."""
+
+
+class InvalidValue(DriverError):
+    """The device answered, but the value is a "no data" sentinel, NaN/inf, or cannot be decoded (bad BCD digit).
+
+    Never turned into a number: the poller flags it instead of inventing a value.
+    """
 
 
 class DeviceBackingOff(DriverError):

@@ -1,0 +1,144 @@
+"""A Modbus unit behind a link owner: block reads, per-point results, splitting on rejection.
+
+Framing: `rtu` for serial buses and serial servers / 4G DTUs that pass RTU frames over TCP ("RTU over TCP"),
+`tcp` for Modbus TCP (MBAP). Timeouts, retries, pacing and backoff are the link owner's (per device key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+from drivers.errors import (
+    DeviceBackingOff,
+    DeviceException,
+    DriverError,
+    IllegalDataAddress,
+    IllegalDataValue,
+    LinkDown,
+)
+from drivers.link.protocol import ByteLink
+from drivers.modbus import frames
+from drivers.modbus.planner import BlockPlan, plan_blocks, split_block
+from drivers.modbus.points import PointResult, PointSpec
+
+__all__ = ["Framing", "ModbusDevice"]
+
+Framing = Literal["rtu", "tcp"]
+
+
+class ModbusDevice:
+    """One unit id on a link. `key` identifies it to the owner (pacing, timeout, backoff)."""
+
+    def __init__(
+        self,
+        link: ByteLink,
+        unit: int,
+        *,
+        framing: Framing = "rtu",
+        key: str | None = None,
+        max_span: int = frames.MAX_REGISTERS,
+        max_gap: int = 16,
+        readable: Sequence[tuple[int, int, int]] | None = None,
+    ) -> None:
+        if framing not in ("rtu", "tcp"):
+            raise ValueError(f"framing {framing!r} must be 'rtu' or 'tcp'")
+        top = 255 if framing == "tcp" else 247
+        if not 1 <= unit <= top:
+            raise ValueError(f"unit id {unit} must be 1..{top} for {framing} (0 is broadcast, no reply)")
+        self.link = link
+        self.unit = unit
+        self.framing: Framing = framing
+        self.key = key or f"{link.endpoint}#{unit}"
+        self.max_span = max_span
+        self.max_gap = max_gap
+        self.readable = tuple(readable) if readable is not None else None
+        self._plans: dict[tuple[PointSpec, ...], tuple[BlockPlan, ...]] = {}
+        self.reads = 0
+        """Requests sent (for tests and counters)."""
+
+    async def read(self, function: int, address: int, count: int, *, timeout: float | None = None) -> list[int]:
+        """Registers (fc 3/4) or 0/1 bits (fc 1/2) from `address` (0-based wire address)."""
+        pdu = frames.read_pdu(function, address, count)
+        self.reads += 1
+        if self.framing == "rtu":
+            request = frames.rtu_frame(self.unit, pdu)
+            reply = await self.link.exchange(
+                self.key, request, frames.rtu_reply_length(self.unit, function, count), timeout=timeout
+            )
+            reply_pdu = frames.rtu_reply_pdu(reply, self.unit, function, count)
+        else:
+            tid = frames.next_transaction_id()
+            request = frames.mbap_frame(tid, self.unit, pdu)
+            reply = await self.link.exchange(
+                self.key, request, frames.mbap_reply_length(tid, self.unit), timeout=timeout
+            )
+            reply_pdu = frames.mbap_reply_pdu(reply)
+        return frames.parse_read_pdu(reply_pdu, function, count)
+
+    def plan(self, points: Sequence[PointSpec]) -> tuple[BlockPlan, ...]:
+        """The block plan for these points: computed once, then refined as the device rejects blocks."""
+        key = tuple(points)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = plan_blocks(key, max_span=self.max_span, max_gap=self.max_gap, readable=self.readable)
+            self._plans[key] = plan
+        return plan
+
+    async def read_points(self, points: Sequence[PointSpec]) -> dict[str, PointResult]:
+        """Read every point, one result per name; a failure marks only the points it concerns.
+
+        A block rejected with exception 02/03 (range spans undefined registers) is split and the refined plan
+        kept, so the rejection costs one extra request once, not every poll.
+        """
+        key = tuple(points)
+        results: dict[str, PointResult] = {}
+        refined: list[BlockPlan] = []
+        stop: DriverError | None = None
+        for block in self.plan(key):
+            if stop is not None:
+                _fail(results, block, stop)
+                refined.append(block)
+                continue
+            stop = await self._read_block(block, results, refined)
+        self._plans[key] = tuple(refined)
+        return {p.name: results[p.name] for p in points}
+
+    async def _read_block(
+        self, block: BlockPlan, results: dict[str, PointResult], refined: list[BlockPlan]
+    ) -> DriverError | None:
+        """Read one block into results; returns an error that makes the rest of this poll pointless."""
+        try:
+            values = await self.read(block.function, block.start, block.count)
+        except (IllegalDataAddress, IllegalDataValue) as err:
+            halves = split_block(block)
+            if halves is None:
+                _fail(results, block, err)
+                refined.append(block)
+                return None
+            for half in halves:
+                stop = await self._read_block(half, results, refined)
+                if stop is not None:
+                    return stop
+            return None
+        except (LinkDown, DeviceBackingOff) as err:
+            _fail(results, block, err)
+            refined.append(block)
+            return err
+        except DeviceException as err:
+            _fail(results, block, err)
+            refined.append(block)
+            return None
+        except DriverError as err:  # timeout, garbage: the owner has put the device into backoff if it is dead
+            _fail(results, block, err)
+            refined.append(block)
+            return None
+        refined.append(block)
+        for point in block.points:
+            results[point.name] = point.result(block.slice(values, point))
+        return None
+
+
+def _fail(results: dict[str, PointResult], block: BlockPlan, err: DriverError) -> None:
+    for point in block.points:
+        results[point.name] = PointResult(None, (), err)
