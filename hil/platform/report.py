@@ -1,0 +1,150 @@
+"""`das platform report`: what the platform saw, per MN.
+
+Frames per CN, rejected frames with their reasons, duplicates, and the effective transmission rate per factor
+and day from hour data (rates.py, regs.md §7). A duplicate is an accepted DAS frame whose MN + CN + DataTime
+(+ PNO for split packets) was already received; a repeat marked RF=1 (HJ 212-2025 resend) and a repeat that
+answers a platform history request are counted apart, because both are expected repeats.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+from uplink.hj212 import Cp, Hj212Error
+
+from .commands import cn_name
+from .config import PlatformConfig
+from .rates import HourGroup, RateRow, rate_rows
+from .store import FrameRow, PlatformStore
+
+DATA_CNS = frozenset({"2011", "2021", "2031", "2041", "2051", "2061", "2062", "2013", "2052", "2111", "2081"})
+UNKNOWN_MN = "?"
+
+
+@dataclass
+class MnReport:
+    mn: str
+    frames_per_cn: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)  # reason → count
+    duplicates: int = 0
+    resend_duplicates: int = 0  # repeats carrying RF=1
+    fetched_duplicates: int = 0  # repeats sent in answer to a platform history request
+    resends: int = 0  # all frames with RF=1
+    rates: list[RateRow] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "mn": self.mn,
+            "frames_per_cn": dict(sorted(self.frames_per_cn.items())),
+            "rejected": dict(self.rejected.most_common()),
+            "duplicates": self.duplicates,
+            "resend_duplicates": self.resend_duplicates,
+            "fetched_duplicates": self.fetched_duplicates,
+            "resends": self.resends,
+            "rates": [r.as_dict() for r in self.rates],
+        }
+
+
+def _hour_groups(frame: FrameRow) -> Iterable[HourGroup]:
+    if frame.cn != "2061" or frame.cp_text is None or frame.mn is None:
+        return ()
+    try:
+        cp = Cp.parse(frame.cp_text)
+        hour = cp.time("DataTime")
+    except (Hj212Error, KeyError):
+        return ()  # an hour record without a readable DataTime cannot be placed in a day
+    return [HourGroup(frame.mn, code, hour, suffixes.get("Flag")) for code, suffixes in cp.factors().items()]
+
+
+def build_report(
+    frames: Iterable[FrameRow],
+    config: PlatformConfig | None = None,
+    *,
+    mn: str | None = None,
+    days: Iterable[date] | None = None,
+) -> list[MnReport]:
+    """Per-MN reports from the recorded frames (inbound only), sorted by MN."""
+    config = config or PlatformConfig()
+    reports: dict[str, MnReport] = {}
+    seen: set[tuple[str, str, str, int | None]] = set()
+    groups: list[HourGroup] = []
+    for frame in frames:
+        if frame.direction != "in" or (mn is not None and frame.mn != mn):
+            continue
+        rep = reports.setdefault(frame.mn or UNKNOWN_MN, MnReport(frame.mn or UNKNOWN_MN))
+        if frame.verdict != "accepted":
+            rep.rejected[frame.reason or "?"] += 1
+            continue
+        rep.frames_per_cn[frame.cn or "?"] += 1
+        rep.resends += frame.rf
+        if frame.cn in DATA_CNS and frame.data_time:
+            key = (frame.mn or UNKNOWN_MN, frame.cn, frame.data_time, frame.pno)
+            if key in seen:
+                if frame.rf:
+                    rep.resend_duplicates += 1
+                elif frame.command_id is not None:
+                    rep.fetched_duplicates += 1
+                else:
+                    rep.duplicates += 1
+            seen.add(key)
+        groups.extend(_hour_groups(frame))
+
+    windows = {m.mn: m.hour_window() for m in config.mns}
+    factors = {m.mn: m.factors for m in config.mns if m.factors and (mn is None or m.mn == mn)}
+    for row in rate_rows(groups, windows=windows, factors=factors, days=days):
+        reports.setdefault(row.mn, MnReport(row.mn)).rates.append(row)
+    return [reports[k] for k in sorted(reports)]
+
+
+def report_from_store(
+    store: PlatformStore, *, mn: str | None = None, days: Iterable[date] | None = None
+) -> list[MnReport]:
+    """Report on a recording file, with the configuration the platform ran with (kept in its meta table)."""
+    raw = store.meta("config")
+    config = PlatformConfig.model_validate(raw) if raw else None
+    return build_report(store.iter_frames(direction="in"), config, mn=mn, days=days)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def render_text(reports: list[MnReport]) -> str:
+    """The report as plain-text tables, labels in Chinese and English."""
+    if not reports:
+        return "无记录 / nothing recorded"
+    out: list[str] = []
+    for rep in reports:
+        out.append(f"== MN {rep.mn}")
+        out.append("  报文数 / frames per CN:")
+        for cn, n in sorted(rep.frames_per_cn.items()):
+            out.append(f"    {cn}  {n:6d}  {cn_name(cn)}")
+        if not rep.frames_per_cn:
+            out.append("    (无 / none)")
+        total = sum(rep.rejected.values())
+        out.append(f"  拒收 / rejected: {total}")
+        for reason, n in rep.rejected.most_common():
+            out.append(f"    {n:6d}  {reason}")
+        out.append(
+            f"  重复 / duplicates: {rep.duplicates}   补传重复 / RF=1 repeats: {rep.resend_duplicates}"
+            f"   应答提取 / fetched repeats: {rep.fetched_duplicates}   补传报文 / RF=1 frames: {rep.resends}"
+        )
+        if rep.rates:
+            out.append("  有效传输率 (小时数据) / effective transmission rate (hour data):")
+            out.append(
+                f"    {'日期 day':<12}{'因子 factor':<14}{'应报':>6}{'实报':>6}{'有效':>6}"
+                f"{'传输率':>10}{'有效率':>10}{'有效传输率':>12}"
+            )
+            for r in rep.rates:
+                out.append(
+                    f"    {r.day.isoformat():<12}{r.factor:<14}{r.expected:>6}{r.received:>6}{r.valid:>6}"
+                    f"{_pct(r.transmission):>10}{_pct(r.validity):>10}{_pct(r.effective):>12}"
+                )
+    return "\n".join(out)
+
+
+def days_between(first: date, last: date) -> list[date]:
+    return [date.fromordinal(d) for d in range(first.toordinal(), last.toordinal() + 1)]
