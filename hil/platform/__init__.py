@@ -4,6 +4,7 @@ It answers uploads (9014) and notifications (9013), records every frame in SQLit
 DAS and records their answers, switches fault modes at runtime, and reports what it saw (docs/platform.md).
 """
 
+from .client import DasClient
 from .clock import Clock, SystemClock
 from .commands import BUILDERS as COMMANDS
 from .commands import CommandError, build_command, cn_name
@@ -22,6 +23,7 @@ __all__ = [
     "Clock",
     "CommandError",
     "CommandRow",
+    "DasClient",
     "DialectConfig",
     "FaultError",
     "Faults",
