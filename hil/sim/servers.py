@@ -1,0 +1,215 @@
+"""Simulated Modbus servers: TCP (MBAP or RTU over TCP, like a serial server / 4G DTU) and RTU on a pty.
+
+The pty server emulates the wire: a reply is written no earlier than the request and reply bytes would take at
+the configured baud rate (plus the slave's turnaround), one frame at a time as on a half-duplex bus. It reopens
+its port if the pty disappears (socat killed and recreated), like a device that is power-cycled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import struct
+
+import serial
+
+from drivers.clock import Clock, MonotonicClock
+from hil.sim.bus import Answer, Reply, SimBus
+from hil.sim.rtu import RtuRequestParser, rtu_frame
+
+__all__ = ["RtuPtyServer", "TcpSimServer"]
+
+log = logging.getLogger(__name__)
+
+
+class TcpSimServer:
+    """Modbus TCP (framing="tcp") or RTU over TCP (framing="rtu") server for a SimBus on host:port."""
+
+    def __init__(self, bus: SimBus, *, host: str = "127.0.0.1", port: int = 0, framing: str = "tcp") -> None:
+        self.bus = bus
+        self.host = host
+        self.port = port
+        self.framing = framing
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.connections = 0
+
+    async def start(self) -> TcpSimServer:
+        self._server = await asyncio.start_server(self._serve, self.host, self.port, reuse_address=True)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        """Close the listener and every client connection (the device "disappears")."""
+        if self._server is not None:
+            self._server.close()
+            for w in list(self._writers):
+                w.transport.abort()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def __aenter__(self) -> TcpSimServer:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self._writers.add(writer)
+        try:
+            if self.framing == "tcp":
+                await self._serve_mbap(reader, writer)
+            else:
+                await self._serve_rtu(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.transport.abort()
+
+    async def _send(self, writer: asyncio.StreamWriter, reply: Reply, frame: bytes) -> bool:
+        if reply.delay:
+            await self.bus.clock.sleep(reply.delay)
+        if reply.kind is Answer.DISCONNECT:
+            writer.transport.abort()
+            return False
+        if reply.kind is Answer.GARBAGE:
+            writer.write(reply.data)
+        elif reply.kind is Answer.PDU:
+            writer.write(frame)
+        await writer.drain()
+        return True
+
+    async def _serve_mbap(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            header = await reader.readexactly(7)
+            tid, pid, length, unit = struct.unpack(">HHHB", header)
+            if pid != 0 or not 2 <= length <= 254:
+                return  # not Modbus TCP: a real server drops the connection
+            pdu = await reader.readexactly(length - 1)
+            reply = self.bus.respond(unit, pdu)
+            frame = struct.pack(">HHHB", tid, 0, len(reply.data) + 1, unit) + reply.data
+            if not await self._send(writer, reply, frame):
+                return
+
+    async def _serve_rtu(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        parser = RtuRequestParser()
+        while True:
+            try:
+                chunk = await asyncio.wait_for(reader.read(512), 0.05) if parser.buf else await reader.read(512)
+            except TimeoutError:
+                parser.silence()
+                continue
+            if not chunk:
+                return
+            for unit, pdu, _ in parser.feed(chunk):
+                reply = self.bus.respond(unit, pdu)
+                if unit == 0:
+                    continue
+                if not await self._send(writer, reply, rtu_frame(unit, reply.data)):
+                    return
+
+
+class RtuPtyServer:
+    """Serves a SimBus as RTU slaves on a serial port (the far end of a socat pty pair), with wire timing."""
+
+    def __init__(
+        self,
+        bus: SimBus,
+        port: str,
+        *,
+        baudrate: int = 9600,
+        bits_per_char: int = 10,
+        turnaround: float = 0.002,
+        timed: bool = True,
+        clock: Clock | None = None,
+    ) -> None:
+        self.bus = bus
+        self.port = port
+        self.baudrate = baudrate
+        self.char_time = bits_per_char / baudrate
+        self.turnaround = turnaround
+        self.timed = timed
+        self.clock = clock or MonotonicClock()
+        self._task: asyncio.Task[None] | None = None
+        self.frames = 0
+        self.parser = RtuRequestParser()
+
+    async def start(self) -> RtuPtyServer:
+        self._task = asyncio.create_task(self._run(), name=f"rtu-sim {self.port}")
+        return self
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def __aenter__(self) -> RtuPtyServer:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def _open(self) -> serial.Serial | None:
+        try:
+            return serial.Serial(self.port, baudrate=self.baudrate, timeout=0)
+        except (serial.SerialException, OSError):
+            return None
+
+    async def _run(self) -> None:
+        while True:
+            port = self._open()
+            if port is None:
+                await asyncio.sleep(0.05)
+                continue
+            try:
+                await self._serve(port)
+            except (serial.SerialException, OSError) as err:
+                log.debug("rtu sim %s lost its port: %s", self.port, err)
+            finally:
+                with contextlib.suppress(Exception):
+                    asyncio.get_running_loop().remove_reader(port.fileno())
+                with contextlib.suppress(Exception):
+                    port.close()
+            await asyncio.sleep(0.05)
+
+    async def _serve(self, port: serial.Serial) -> None:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[bytes | BaseException] = asyncio.Queue()
+
+        def readable() -> None:
+            try:
+                data = port.read(max(1, port.in_waiting))
+                if not data:
+                    raise serial.SerialException("pty closed")
+                queue.put_nowait(data)
+            except (serial.SerialException, OSError) as err:
+                loop.remove_reader(port.fileno())
+                queue.put_nowait(err)
+
+        loop.add_reader(port.fileno(), readable)
+        parser = self.parser = RtuRequestParser()
+        while True:
+            try:
+                item = await asyncio.wait_for(queue.get(), 0.05) if parser.buf else await queue.get()
+            except TimeoutError:
+                parser.silence()
+                continue
+            if isinstance(item, BaseException):
+                raise item
+            for unit, pdu, size in parser.feed(item):
+                self.frames += 1
+                reply = self.bus.respond(unit, pdu)
+                if unit == 0 or reply.kind in (Answer.NONE, Answer.DISCONNECT):
+                    continue
+                data = reply.data if reply.kind is Answer.GARBAGE else rtu_frame(unit, reply.data)
+                if self.timed:
+                    # The request took size chars on the wire, the reply takes len(data) more.
+                    await self.clock.sleep((size + len(data)) * self.char_time + self.turnaround + reply.delay)
+                elif reply.delay:
+                    await self.clock.sleep(reply.delay)
+                port.write(data)
