@@ -47,6 +47,7 @@ class _ManualTimeout:
         self._clock = clock
         self._seconds = seconds
         self._inner = asyncio.timeout(None)
+        self._exited = False
 
     async def __aenter__(self) -> _ManualTimeout:
         await self._inner.__aenter__()
@@ -55,10 +56,11 @@ class _ManualTimeout:
         return self
 
     def _expire(self) -> None:
-        if not self._inner.expired():
+        if not self._exited and not self._inner.expired():
             self._inner.reschedule(asyncio.get_running_loop().time())
 
     async def __aexit__(self, *exc: object) -> bool | None:
+        self._exited = True
         return await self._inner.__aexit__(*exc)  # type: ignore[arg-type]
 
 

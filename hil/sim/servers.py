@@ -136,6 +136,12 @@ class RtuPtyServer:
         self._task: asyncio.Task[None] | None = None
         self.frames = 0
         self.parser = RtuRequestParser()
+        self._port: serial.Serial | None = None
+
+    def inject(self, data: bytes) -> None:
+        """Put bytes on the bus unasked (noise, a foreign master): the driver must survive it."""
+        if self._port is not None:
+            self._port.write(data)
 
     async def start(self) -> RtuPtyServer:
         self._task = asyncio.create_task(self._run(), name=f"rtu-sim {self.port}")
@@ -192,6 +198,7 @@ class RtuPtyServer:
                 queue.put_nowait(err)
 
         loop.add_reader(port.fileno(), readable)
+        self._port = port
         parser = self.parser = RtuRequestParser()
         while True:
             try:
