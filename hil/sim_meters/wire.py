@@ -1,0 +1,144 @@
+"""A simulated serial device on the far end of a pty pair, with the timing of a real wire.
+
+A reply is written no earlier than the request's bytes and its own bytes would take at the configured line
+speed (2400 8E1 is 11 bits per byte: 4.6 ms a byte), plus the device's turnaround, and it is written in small
+chunks at that rate, so the driver sees a frame arrive piecewise as it does from a real RS-485 adapter.
+The port is reopened if the pty disappears (socat killed and recreated), like a power-cycled device.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import serial
+
+from drivers.clock import Clock, MonotonicClock
+
+__all__ = ["SerialSim"]
+
+log = logging.getLogger(__name__)
+
+CHUNK = 4  # bytes written at a time; a real UART FIFO hands the reader a few bytes per interrupt
+
+
+class SerialSim:
+    """Base: subclasses implement `feed(data)` and call `await self.send(reply)`; `stream()` may push on its own."""
+
+    def __init__(
+        self,
+        port: str,
+        *,
+        baudrate: int = 2400,
+        bits_per_char: int = 11,
+        turnaround: float = 0.005,
+        clock: Clock | None = None,
+    ) -> None:
+        self.port = port
+        self.baudrate = baudrate
+        self.char_time = bits_per_char / baudrate
+        self.turnaround = turnaround
+        self.clock = clock or MonotonicClock()
+        self.requests = 0
+        self.replies = 0
+        self._serial: serial.Serial | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._first_byte_at: float | None = None
+
+    async def start(self) -> SerialSim:
+        self._tasks.append(asyncio.create_task(self._run(), name=f"{type(self).__name__} {self.port}"))
+        return self
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    async def __aenter__(self) -> SerialSim:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- for subclasses ------------------------------------------------------------------------------------------
+    async def feed(self, data: bytes) -> None:
+        """Bytes arrived from the master."""
+        raise NotImplementedError
+
+    async def stream(self) -> None:
+        """Runs while the port is open (a device that sends on its own); the default sends nothing."""
+        await asyncio.Event().wait()
+
+    def request_done(self, size: int) -> float:
+        """Clock time when a request of `size` bytes, whose first byte has arrived, finished on the wire."""
+        first = self._first_byte_at if self._first_byte_at is not None else self.clock.now()
+        self._first_byte_at = None
+        return first + size * self.char_time
+
+    async def send(self, data: bytes, *, not_before: float | None = None) -> None:
+        """Write `data` at wire speed, starting a turnaround after `not_before` (default: now)."""
+        port = self._serial
+        if port is None or not data:
+            return
+        begin = (self.clock.now() if not_before is None else not_before) + self.turnaround
+        for k in range(0, len(data), CHUNK):
+            chunk = data[k : k + CHUNK]
+            due = begin + (k + len(chunk)) * self.char_time
+            await self.clock.sleep(due - self.clock.now())
+            port.write(chunk)
+        self.replies += 1
+
+    # -- port handling -------------------------------------------------------------------------------------------
+    async def _run(self) -> None:
+        while True:
+            try:
+                port = serial.Serial(self.port, baudrate=self.baudrate, timeout=0)
+            except (serial.SerialException, OSError):
+                await asyncio.sleep(0.05)
+                continue
+            try:
+                await self._serve(port)
+            except (serial.SerialException, OSError) as err:
+                log.debug("%s lost its port: %s", type(self).__name__, err)
+            finally:
+                self._serial = None
+                with contextlib.suppress(Exception):
+                    asyncio.get_running_loop().remove_reader(port.fileno())
+                with contextlib.suppress(Exception):
+                    port.close()
+            await asyncio.sleep(0.05)
+
+    async def _serve(self, port: serial.Serial) -> None:
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[bytes | BaseException] = asyncio.Queue()
+
+        def readable() -> None:
+            try:
+                data = port.read(max(1, port.in_waiting))
+                if not data:
+                    raise serial.SerialException("pty closed")
+            except (serial.SerialException, OSError) as err:
+                loop.remove_reader(port.fileno())
+                queue.put_nowait(err)
+                return
+            if self._first_byte_at is None:
+                self._first_byte_at = self.clock.now()
+            queue.put_nowait(data)
+
+        self._serial = port
+        loop.add_reader(port.fileno(), readable)
+        streamer = asyncio.create_task(self.stream(), name=f"{type(self).__name__} stream")
+        try:
+            while True:
+                item = await queue.get()
+                if isinstance(item, BaseException):
+                    raise item
+                await self.feed(item)
+        finally:
+            streamer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, serial.SerialException, OSError):
+                await streamer
