@@ -271,7 +271,8 @@ def prune(db: Database, write: Write, policy: RetentionPolicy, now: datetime) ->
         met = pruner.meet_budget(policy.disk_budget)
         alarm = _budget_alarm(db, write, met, policy.disk_budget, now)
     if pruner.deleted:
-        db.conn.execute("PRAGMA incremental_vacuum")
+        # The pragma frees one page per step and Python's execute() steps once; executescript steps to the end.
+        db.conn.executescript("PRAGMA incremental_vacuum;")
         db.conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
     return PruneReport(
         deleted=dict(pruner.deleted),

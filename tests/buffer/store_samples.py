@@ -1,4 +1,4 @@
-"""Deterministic sample values shared by the store tests, the SIGKILL writer and the benchmark."""
+"""Deterministic sample values and a hand-moved clock shared by the store tests and the SIGKILL writer."""
 
 from __future__ import annotations
 
@@ -46,3 +46,16 @@ def readings_batch(n: int, points: int = 10) -> list[Reading]:
         )
         for p in range(points)
     ]
+
+
+class FakeWallClock:
+    """The agent's wall clock, moved by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
