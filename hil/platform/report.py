@@ -8,6 +8,7 @@ answers a platform history request are counted apart, because both are expected 
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -108,6 +109,28 @@ def report_from_store(
     return build_report(store.iter_frames(direction="in"), config, mn=mn, days=days)
 
 
+def _width(text: str) -> int:
+    """Terminal columns: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _cell(text: str, width: int, *, left: bool = False) -> str:
+    pad = " " * max(0, width - _width(text))
+    return text + pad if left else pad + text
+
+
+_RATE_COLUMNS = (
+    ("日期", "day", 12),
+    ("因子", "factor", 10),
+    ("应报", "expected", 10),
+    ("实报", "received", 10),
+    ("有效", "valid", 8),
+    ("传输率", "transmit", 10),
+    ("有效率", "validity", 10),
+    ("有效传输率", "effective", 12),
+)
+
+
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
 
@@ -134,14 +157,18 @@ def render_text(reports: list[MnReport]) -> str:
         )
         if rep.rates:
             out.append("  有效传输率 (小时数据) / effective transmission rate (hour data):")
-            out.append(
-                f"    {'日期 day':<12}{'因子 factor':<14}{'应报':>6}{'实报':>6}{'有效':>6}"
-                f"{'传输率':>10}{'有效率':>10}{'有效传输率':>12}"
-            )
-            for r in rep.rates:
+            for label in (0, 1):
                 out.append(
-                    f"    {r.day.isoformat():<12}{r.factor:<14}{r.expected:>6}{r.received:>6}{r.valid:>6}"
-                    f"{_pct(r.transmission):>10}{_pct(r.validity):>10}{_pct(r.effective):>12}"
+                    "    " + "".join(_cell(col[label], w, left=i < 2) for i, (*col, w) in enumerate(_RATE_COLUMNS))
+                )
+            for r in rep.rates:
+                cells = (r.day.isoformat(), r.factor, str(r.expected), str(r.received), str(r.valid))
+                cells += (_pct(r.transmission), _pct(r.validity), _pct(r.effective))
+                out.append(
+                    "    "
+                    + "".join(
+                        _cell(c, w, left=i < 2) for i, (c, (*_, w)) in enumerate(zip(cells, _RATE_COLUMNS, strict=True))
+                    )
                 )
     return "\n".join(out)
 
