@@ -22,7 +22,8 @@ Group = tuple[Item, ...]
 
 _SEP = re.compile(r"[;,]")
 _BAD_KEY = re.compile(r"[;,=&\r\n]")
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_TIME = re.compile(r"[0-9]{14}(?:[0-9]{3})?")
 _LOG = "//"
 
 
@@ -199,9 +200,9 @@ class Cp:
         """The item as a datetime: YYYYMMDDhhmmss (N14) or with milliseconds (17 digits, like QN)."""
         text = self._require(key)
         try:
-            if len(text) == 14 and text.isdigit():
+            if len(text) == 14 and _TIME.fullmatch(text):
                 return datetime.strptime(text, "%Y%m%d%H%M%S")
-            if len(text) == 17 and text.isdigit():
+            if len(text) == 17 and _TIME.fullmatch(text):
                 return datetime.strptime(text[:14], "%Y%m%d%H%M%S").replace(microsecond=int(text[14:]) * 1000)
         except ValueError:
             pass

@@ -20,7 +20,7 @@ _ENCRYPTED_EXTRA = frozenset({CN.SECRET_KEY.value, CN.SITE_INFO.value})
 
 def cn_is_encrypted(cn: str) -> bool:
     """Whether HJ 212-2025 §6.4.4 names this CN for encryption; replies 9011-9014 never are."""
-    return cn in _ENCRYPTED_EXTRA or (len(cn) == 4 and cn.isdigit() and 2000 <= int(cn) <= 2999)
+    return cn in _ENCRYPTED_EXTRA or (len(cn) == 4 and cn.isascii() and cn.isdigit() and "2000" <= cn <= "2999")
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,12 +18,12 @@ _BY_LOWER = {name.lower(): name for name in ORDER}
 _MISSING = {"ST": StError, "CN": CnError, "PW": PwError, "MN": MnError}
 _FIELD_ERROR = {"QN": QnError, **_MISSING, "Flag": FlagError, "PNUM": FlagError, "PNO": FlagError, "RF": HeaderError}
 
-_QN = re.compile(r"\d{17}")  # YYYYMMDDhhmmsszzz
+_QN = re.compile(r"[0-9]{17}")  # YYYYMMDDhhmmsszzz
 _ST = re.compile(r"[0-9A-Z]{2}")  # Table 5: 21..99 and extensions A0-Z9
-_CN = re.compile(r"\d{4}")
+_CN = re.compile(r"[0-9]{4}")
 _PW = re.compile(r"[0-9A-Za-z]{6}")  # Table 3: C6; 1072 NewPW charset
 _MN = re.compile(r"[0-9A-Za-z_\-]{1,24}")  # 24 hex by EPC-96, but real MNs differ (hj212.md §3): length only
-_DIGITS = re.compile(r"\d{1,4}")
+_DIGITS = re.compile(r"[0-9]{1,4}")
 # 2025 §4: a DAS asks for its MN (1001) before it has one, and the platform answers 9013 with `MN=`.
 EMPTY_MN_CNS = frozenset({"1001", "9013"})
 
@@ -111,7 +111,7 @@ def build_frame(fields: dict[str, str], cp: Cp, *, strict: bool, version: int | 
         bad(FlagError, "缺少 Flag / Flag is missing (2005 style)")
     else:
         text = fields["Flag"]
-        if not text.isdigit() or len(text) > 3 or int(text) > 255:
+        if not _DIGITS.fullmatch(text) or len(text) > 3 or int(text) > 255:
             raise FlagError(f"Flag={text!r} 不是0-255的数字 / Flag is not a number 0-255")
         flag = int(text)
         seen = flag_version(flag)

@@ -11,7 +11,7 @@ from ._codes import CN_2017, CN_2025
 from ._dialect import Dialect
 from ._errors import CnError, FlagError, MnError, PwError, QnError, StError
 from ._frame import Frame
-from ._header import _CN, _ST
+from ._header import _CN, _QN, _ST
 
 
 def validate(
@@ -37,7 +37,7 @@ def validate(
     if frame.qn is None:
         raise QnError("QN 错误 / QN is missing")
     try:
-        if len(frame.qn) != 17 or not frame.qn.isdigit():
+        if not _QN.fullmatch(frame.qn):
             raise ValueError
         datetime.strptime(frame.qn[:14], "%Y%m%d%H%M%S")
     except ValueError:
