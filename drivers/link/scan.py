@@ -1,0 +1,127 @@
+"""Find devices on a serial port or TCP host: try line settings, run every protocol's probe, report findings.
+
+A probe is a small object per protocol (Modbus here; DL/T 645 adds its own by listing its module in
+`PROBE_MODULES`, which must expose `PROBES: list[Probe]`). Each line setting gets a fresh link owner with short
+timeouts and no retries, so a scan of 247 unit ids at 9600 baud stays within minutes.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from drivers.clock import Clock
+from drivers.link.owner import LinkOwner
+from drivers.link.params import DeviceTiming, SerialParams, TcpParams
+
+__all__ = ["PROBE_MODULES", "Found", "Probe", "ScanOptions", "load_probes", "scan_serial", "scan_tcp"]
+
+PROBE_MODULES = ("drivers.modbus.scan", "drivers.dlt645.scan")
+"""Modules exposing `PROBES`; a module not written yet is skipped."""
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One device that answered."""
+
+    protocol: str  # "modbus-rtu", "modbus-tcp", "dlt645", ...
+    endpoint: str
+    address: str  # unit id, meter address
+    line: str = ""  # "9600 8N1" on serial links
+    detail: str = ""
+    device: dict[str, object] = field(default_factory=dict)
+    """Keys for the `[devices.<name>]` table of the config snippet (e.g. unit = 3, address = "…")."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScanOptions:
+    units: tuple[int, ...] = tuple(range(1, 248))
+    timeout: float = 0.3
+
+
+class Probe(Protocol):
+    name: str
+    transport: Literal["serial", "tcp", "both"]
+
+    def steps(self, options: ScanOptions) -> int:
+        """How many progress steps `run` reports (for the progress bar)."""
+        ...
+
+    async def run(
+        self, link: LinkOwner, params: SerialParams | TcpParams, options: ScanOptions, progress: Progress
+    ) -> list[Found]: ...
+
+
+def load_probes(modules: Sequence[str] = PROBE_MODULES) -> list[Probe]:
+    probes: list[Probe] = []
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name is not None and name.startswith(err.name):
+                continue  # that protocol's scanner is not there (yet)
+            raise
+        probes.extend(getattr(module, "PROBES", []))
+    return probes
+
+
+def _timing(options: ScanOptions) -> DeviceTiming:
+    return DeviceTiming(timeout=options.timeout, retries=0, backoff_min=0.001, backoff_max=0.001)
+
+
+def serial_steps(bauds: Sequence[int], parities: Sequence[str], options: ScanOptions, probes: Sequence[Probe]) -> int:
+    per_line = sum(p.steps(options) for p in probes if p.transport in ("serial", "both"))
+    return per_line * len(bauds) * len(parities)
+
+
+async def scan_serial(
+    port: str,
+    *,
+    bauds: Sequence[int] = (9600,),
+    parities: Sequence[str] = ("N",),
+    options: ScanOptions = ScanOptions(),
+    probes: Sequence[Probe] | None = None,
+    progress: Progress = lambda n: None,
+    clock: Clock | None = None,
+    stop_at_first_line: bool = False,
+) -> list[Found]:
+    """Every (baud, parity) in turn; with `stop_at_first_line`, stop after the first setting that found any."""
+    found: list[Found] = []
+    chosen = [p for p in (probes if probes is not None else load_probes()) if p.transport in ("serial", "both")]
+    for baud in bauds:
+        for parity in parities:
+            params = SerialParams(port=port, baudrate=baud, parity=parity, stopbits=1)
+            link = LinkOwner(params, clock=clock, default_timing=_timing(options))
+            try:
+                for probe in chosen:
+                    found += await probe.run(link, params, options, progress)
+            finally:
+                await link.close()
+            if stop_at_first_line and found:
+                return found
+    return found
+
+
+async def scan_tcp(
+    host: str,
+    port: int = 502,
+    *,
+    options: ScanOptions = ScanOptions(),
+    probes: Sequence[Probe] | None = None,
+    progress: Progress = lambda n: None,
+    clock: Clock | None = None,
+) -> list[Found]:
+    params = TcpParams(host=host, port=port)
+    chosen = [p for p in (probes if probes is not None else load_probes()) if p.transport in ("tcp", "both")]
+    link = LinkOwner(params, clock=clock, default_timing=_timing(options))
+    found: list[Found] = []
+    try:
+        for probe in chosen:
+            found += await probe.run(link, params, options, progress)
+    finally:
+        await link.close()
+    return found
