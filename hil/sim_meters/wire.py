@@ -45,9 +45,14 @@ class SerialSim:
         self._serial: serial.Serial | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._first_byte_at: float | None = None
+        self._open = asyncio.Event()
 
-    async def start(self) -> SerialSim:
+    async def start(self, timeout: float = 5.0) -> SerialSim:
+        """Start serving and wait until the port is open: pyserial flushes input on open, so a request written
+        before that would be lost."""
         self._tasks.append(asyncio.create_task(self._run(), name=f"{type(self).__name__} {self.port}"))
+        async with asyncio.timeout(timeout):
+            await self._open.wait()
         return self
 
     async def stop(self) -> None:
@@ -106,6 +111,7 @@ class SerialSim:
                 log.debug("%s lost its port: %s", type(self).__name__, err)
             finally:
                 self._serial = None
+                self._open.clear()
                 with contextlib.suppress(Exception):
                     asyncio.get_running_loop().remove_reader(port.fileno())
                 with contextlib.suppress(Exception):
@@ -131,6 +137,7 @@ class SerialSim:
 
         self._serial = port
         loop.add_reader(port.fileno(), readable)
+        self._open.set()
         streamer = asyncio.create_task(self.stream(), name=f"{type(self).__name__} stream")
         try:
             while True:
