@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import re
+import sqlite3
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -177,7 +178,11 @@ class Platform:
                 if not chunk:
                     break
                 for item in conn.decoder.feed(chunk):
-                    await self._receive(conn, item)
+                    try:
+                        await self._receive(conn, item)
+                    except (Hj212Error, sqlite3.Error) as err:
+                        # One frame we cannot answer or record must not end the connection (nor the platform).
+                        log.error("处理报文失败 / could not handle a frame from %s: %s", conn.peer, err)
         except (ConnectionError, OSError) as err:
             reason = f"connection error: {err}"
         except asyncio.CancelledError:
@@ -336,7 +341,16 @@ class Platform:
     # --- sending ----------------------------------------------------------------------------------------
 
     def _send_answer(self, conn: _Conn, reply: Frame, dialect: Dialect) -> None:
-        """Answers go through the withhold and delay faults; other frames do not."""
+        """Answers go through the withhold and delay faults; other frames do not.
+
+        An answer that cannot be encoded (it would echo a malformed QN or PW) is not sent: the rejection is
+        already recorded, and a platform never sends a frame that breaks the standard.
+        """
+        try:
+            encode(reply, dialect)
+        except Hj212Error as err:
+            log.warning("无法应答 / no answer to QN=%s from %s: %s", reply.qn, conn.peer, err)
+            return
         if self.faults.withhold:
             self._record_out(conn, reply, encode(reply, dialect), verdict="withheld", reason="fault withhold")
             return
@@ -521,7 +535,7 @@ class Platform:
         while True:
             try:
                 await self._poll_once()
-            except (FaultError, Hj212Error, ValueError) as err:
+            except (FaultError, Hj212Error, ValueError, sqlite3.Error) as err:
                 log.error("控制表错误 / bad control entry: %s", err)
             await self.clock.sleep(self.config.poll_interval)
 

@@ -175,6 +175,7 @@ class PlatformStore:
         self._db = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA busy_timeout=10000")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: a crash loses at most the last frames, never the file
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:

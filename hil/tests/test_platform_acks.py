@@ -205,3 +205,17 @@ async def test_many_connections_at_once(platform: Platform) -> None:
     assert len(set(answers)) == count
     assert len(platform.store.frames(cn="2061", verdict="accepted")) == count
     assert len({c["peer"] for c in platform.store.connections()}) == count
+
+
+async def test_a_frame_whose_answer_cannot_be_written_is_recorded_and_the_connection_survives(
+    platform: Platform,
+) -> None:
+    """QN=12345 breaks §6.3.3 (QnRtn 7); a 9011 would have to echo it, so no answer, but the link stays up."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", platform.port)
+    writer.write(wire(HOUR_2061.replace("QN=20160801090000001", "QN=12345")))
+    writer.write(wire(HOUR_2061))
+    answer = await read_frame(reader)
+    assert b"QN=20160801090000001;ST=91;CN=9014" in answer
+    [row] = platform.store.frames(verdict="rejected")
+    assert row.qn_rtn == 7 and row.qn == "12345"
+    writer.close()
