@@ -1,10 +1,229 @@
-"""`das packet decode|encode`: read and build HJ 212 frames (filled in by the codec work)."""
+"""`das packet decode|encode`: read and build HJ 212 frames from the command line.
+
+`decode` prints one JSON object per frame (JSON Lines), so a field capture, a golden file or a platform log can be
+inspected and diffed; `encode` builds frames from the same JSON. The dialect (version, SM4 key, cipher wire form)
+is given on the command line, never guessed from the frames (hj212-2025.md §8).
+"""
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
+
 import typer
+
+from uplink.hj212 import Cp, Decoded, Dialect, Frame, Hj212Error, StreamDecoder, decode, encode, make_flag
+
+VersionOpt = Annotated[int | None, typer.Option("--version", help="HJ 212 版本 / version: 2017 or 2025")]
+KeyOpt = Annotated[
+    str | None,
+    typer.Option("--sm4-key", help="SM4 密钥: 16 个字符或 32 位十六进制 / key: 16 characters or 32 hex digits"),
+]
+WireOpt = Annotated[
+    str, typer.Option("--cipher-wire", help="密文形式 binary 或 text {0x..} / cipher wire form: binary or text")
+]
+
+
+def _key(text: str | None) -> bytes | None:
+    if text is None:
+        return None
+    if len(text) == 32:
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            pass
+    raw = text.encode("utf-8")
+    if len(raw) != 16:
+        raise typer.BadParameter("SM4 密钥须为 16 字节 / the SM4 key must be 16 characters or 32 hex digits")
+    return raw
+
+
+def _dialect(
+    version: int | None, key: str | None, wire: str, *, encrypt: bool = False, split_limit: int = 1024
+) -> Dialect | None:
+    sm4_key = _key(key)
+    if version is None and sm4_key is None and wire == "binary" and split_limit == 1024:
+        return None
+    try:
+        return Dialect(
+            version=version or (2025 if sm4_key else 2017),
+            encrypt=encrypt and sm4_key is not None,
+            sm4_key=sm4_key,
+            cipher_wire=wire,
+            split_limit=split_limit,
+        )
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from err
+
+
+def frame_json(frame: Frame) -> dict[str, Any]:
+    """The frame as plain JSON: header, version bits, split info and the CP as groups plus a factors map."""
+    return {
+        "qn": frame.qn,
+        "st": frame.st,
+        "cn": frame.cn,
+        "pw": frame.pw,
+        "mn": frame.mn,
+        "flag": frame.flag,
+        "version": frame.version,
+        "wants_answer": frame.wants_answer,
+        "split": {"pnum": frame.pnum, "pno": frame.pno} if frame.pnum is not None else None,
+        "rf": frame.rf,
+        "cp": {
+            "text": frame.cp.text,
+            "groups": [[list(item) for item in group] for group in frame.cp.groups],
+            "factors": frame.cp.factors(),
+        },
+    }
+
+
+def _lines(stream: BinaryIO, source: str) -> Iterator[tuple[str, bytes]]:
+    """Frames one per line; `# …` comments and blank lines skipped (a `##` line is a frame)."""
+    for number, line in enumerate(stream, start=1):
+        line = line.rstrip(b"\r\n")
+        if not line.strip() or (line.startswith(b"#") and not line.startswith(b"##")):
+            continue
+        yield f"{source}:{number}", line + b"\r\n"
+
+
+def _inputs(files: list[Path] | None) -> Iterator[tuple[str, BinaryIO]]:
+    if not files:
+        yield "stdin", sys.stdin.buffer
+        return
+    for path in files:
+        try:
+            with path.open("rb") as handle:
+                yield str(path), handle
+        except OSError as err:
+            raise typer.BadParameter(f"无法读取 / cannot read {path}: {err.strerror}") from err
+
+
+def _result(source: str, item: Decoded | Hj212Error) -> dict[str, Any]:
+    if isinstance(item, Hj212Error):
+        return {
+            "ok": False,
+            "source": source,
+            "error": str(item),
+            "error_type": type(item).__name__,
+            "qn_rtn": item.qn_rtn,
+        }
+    return {"ok": True, "source": source, **frame_json(item.frame), "warnings": list(item.warnings)}
+
+
+def _decode_all(files: list[Path] | None, dialect: Dialect | None, strict: bool, stream: bool) -> Iterable[dict]:
+    for source, handle in _inputs(files):
+        if stream:
+            decoder = StreamDecoder(dialect, strict=strict)
+            count = 0
+            while chunk := handle.read(65536):
+                for item in decoder.feed(chunk):
+                    count += 1
+                    yield _result(f"{source}#{count}", item)
+            if decoder.pending:
+                yield {
+                    "ok": False,
+                    "source": source,
+                    "error": f"流结束时有 {decoder.pending} 字节未成帧 / {decoder.pending} bytes unframed at the end",
+                    "error_type": "FrameError",
+                    "qn_rtn": 100,
+                }
+            continue
+        for where, raw in _lines(handle, source):
+            try:
+                item: Decoded | Hj212Error = decode(raw, dialect, strict=strict)
+            except Hj212Error as err:
+                item = err
+            yield _result(where, item)
+
+
+def _cp_from_json(value: Any) -> Cp:
+    if value is None:
+        return Cp()
+    if isinstance(value, str):
+        return Cp.parse(value)
+    if isinstance(value, dict) and "groups" in value:
+        return Cp(tuple(tuple((str(k), str(v)) for k, v in group) for group in value["groups"]))
+    if isinstance(value, dict) and "text" in value:
+        return Cp.parse(value["text"])
+    if isinstance(value, dict):
+        factors = value.get("factors") or {}
+        pairs = list(factors.items()) if isinstance(factors, dict) else [(c, v) for c, v in factors]
+        return Cp.build(value.get("plain") or {}, pairs, value.get("decimals"))
+    raise ValueError("cp 须为文本或对象 / cp must be text or an object with groups, text or plain/factors")
+
+
+def frame_from_json(obj: dict[str, Any], version: int) -> Frame:
+    """A Frame from `decode`'s JSON (or a hand-written subset: `answer` instead of `flag`, cp as text)."""
+    split = obj.get("split") or {}
+    pnum = obj.get("pnum", split.get("pnum"))
+    pno = obj.get("pno", split.get("pno"))
+    flag = obj.get("flag")
+    if flag is None:
+        flag = make_flag(version, answer=bool(obj.get("answer", obj.get("wants_answer", True))), split=pnum is not None)
+    return Frame(
+        qn=obj.get("qn"),
+        st=str(obj["st"]),
+        cn=str(obj["cn"]),
+        pw=str(obj["pw"]),
+        mn=str(obj["mn"]),
+        flag=int(flag),
+        cp=_cp_from_json(obj.get("cp")),
+        pnum=pnum,
+        pno=pno,
+        rf=bool(obj.get("rf", False)),
+    )
 
 
 def register(app: typer.Typer) -> None:
     packet = typer.Typer(help="HJ 212 报文解码/编码 / decode and encode HJ 212 frames.", no_args_is_help=True)
     app.add_typer(packet, name="packet")
+
+    @packet.command("decode")
+    def decode_cmd(
+        files: Annotated[
+            list[Path] | None, typer.Argument(help="报文文件, 缺省读标准输入 / files (stdin if none)")
+        ] = None,
+        stream: Annotated[
+            bool, typer.Option("--stream", help="按字节流解析 (非逐行) / read a raw byte stream, not lines")
+        ] = False,
+        strict: Annotated[bool, typer.Option("--strict", help="严格模式 / strict checks (what we send)")] = False,
+        version: VersionOpt = None,
+        sm4_key: KeyOpt = None,
+        cipher_wire: WireOpt = "binary",
+    ) -> None:
+        """解码报文, 每帧输出一行 JSON / decode frames, one JSON object per frame; exit 1 if any frame is bad."""
+        dialect = _dialect(version, sm4_key, cipher_wire)
+        all_ok = True
+        for result in _decode_all(files, dialect, strict, stream):
+            all_ok &= result["ok"]
+            typer.echo(json.dumps(result, ensure_ascii=False))
+        raise typer.Exit(0 if all_ok else 1)
+
+    @packet.command("encode")
+    def encode_cmd(
+        frame_json_arg: Annotated[
+            str | None, typer.Argument(metavar="JSON", help="帧 JSON, 缺省读标准输入 (每行一个) / frame JSON, or stdin")
+        ] = None,
+        version: VersionOpt = None,
+        sm4_key: KeyOpt = None,
+        cipher_wire: WireOpt = "binary",
+        split_limit: Annotated[int, typer.Option(help="数据段上限 / data segment limit in bytes")] = 1024,
+    ) -> None:
+        """由 JSON 编码报文 (decode 的输出可直接用) / build frames from JSON (decode's output works as input)."""
+        dialect = _dialect(version, sm4_key, cipher_wire, encrypt=True, split_limit=split_limit) or Dialect()
+        texts = [frame_json_arg] if frame_json_arg is not None else [ln for ln in sys.stdin if ln.strip()]
+        out = sys.stdout.buffer
+        for number, text in enumerate(texts, start=1):
+            try:
+                obj = json.loads(text)
+                if not isinstance(obj, dict):
+                    raise ValueError("须为 JSON 对象 / must be a JSON object")
+                out.write(encode(frame_from_json(obj, dialect.version), dialect))
+            except (ValueError, KeyError, TypeError, Hj212Error) as err:
+                detail = f"missing field {err}" if isinstance(err, KeyError) else str(err)
+                typer.echo(f"第 {number} 个帧无法编码 / frame {number} cannot be encoded: {detail}", err=True)
+                raise typer.Exit(1) from err
+        out.flush()

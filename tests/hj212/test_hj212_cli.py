@@ -1,0 +1,103 @@
+"""`das packet decode|encode` on the golden files, a corrupted copy, a raw stream and JSON input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+from hj212_golden import HERE, frames
+from typer.testing import CliRunner
+
+from agent.cli.packet import register
+
+GOLDEN_FILE = HERE / "vectors_2017.txt"
+KEY = "0" * 16
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    register(app)
+
+    @app.callback()
+    def _root() -> None:  # keeps `packet` a sub-command
+        pass
+
+    return app
+
+
+def _run(args: list[str], data: bytes | str | None = None) -> tuple[int, list[dict]]:
+    result = CliRunner().invoke(_app(), ["packet", *args], input=data)
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    return result.exit_code, lines
+
+
+def test_das_packet_decode_golden_file_via_entry_point() -> None:
+    code = "import sys; sys.argv = ['das', 'packet', 'decode', sys.argv[1]]; from agent.cli import main; main()"
+    proc = subprocess.run([sys.executable, "-c", code, str(GOLDEN_FILE)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    results = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert len(results) == 10 and all(r["ok"] for r in results)
+    hour = next(r for r in results if r["cn"] == "2061")
+    assert hour["version"] == 2017 and hour["wants_answer"] is True and hour["split"] is None
+    assert hour["cp"]["factors"]["w01018"]["Avg"] == "40.1"
+    assert hour["cp"]["groups"][0] == [["DataTime", "20160801080000"]]
+    assert results[-1]["cp"]["factors"]["i11001"]["Info"] == "//清洗管路//"
+
+
+def test_decode_corrupted_copy_reports_qnrtn(tmp_path: Path) -> None:
+    lines = GOLDEN_FILE.read_text(encoding="utf-8").splitlines()
+    corrupted = [ln.replace("OverTime=5", "OverTime=6") for ln in lines]
+    corrupted = [ln.replace("PW=100000", "PW=10000") if "CN=1062" in ln else ln for ln in corrupted]
+    path = tmp_path / "corrupted.txt"
+    path.write_text("\n".join(corrupted) + "\n", encoding="utf-8")
+    code, results = _run(["decode", str(path)])
+    assert code == 1
+    bad = [r for r in results if not r["ok"]]
+    assert [(r["error_type"], r["qn_rtn"]) for r in bad] == [("CrcError", 9), ("CrcError", 9)]
+    assert all("CRC" in r["error"] for r in bad)
+    assert sum(r["ok"] for r in results) == 8
+
+
+def test_decode_stream_from_stdin() -> None:
+    raw = b"junk" + b"".join(frames("vectors_2017.txt"))
+    code, results = _run(["decode", "--stream"], raw)
+    assert code == 0 and len(results) == 10 and all(r["ok"] for r in results)
+
+
+def test_encode_reproduces_decoded_frames() -> None:
+    for raw in frames("vectors_2017.txt"):
+        _, (decoded,) = _run(["decode"], raw)
+        result = CliRunner().invoke(_app(), ["packet", "encode", json.dumps(decoded)])
+        assert result.exit_code == 0
+        assert result.stdout_bytes == raw
+
+
+def test_encode_2025_encrypted_and_decode_back() -> None:
+    spec = {
+        "qn": "20240520210700000",
+        "st": "31",
+        "cn": "2051",
+        "pw": "123456",
+        "mn": "010000A8900016F000169DC0",
+        "answer": True,
+        "cp": "DataTime=20240520210600;a01011-Min=1.35,a01011-Avg=1.35,a01011-Max=1.35,a01011-Flag=N;"
+        "a01014-Min=3.20,a01014-Avg=3.20,a01014-Max=3.20,a01014-Flag=N",
+    }
+    args = ["--version", "2025", "--sm4-key", KEY, "--cipher-wire", "text"]
+    result = CliRunner().invoke(_app(), ["packet", "encode", *args], input=json.dumps(spec) + "\n")
+    assert result.exit_code == 0, result.output
+    wire = result.stdout_bytes
+    assert wire.endswith(b"0x0D,0x03,0xA4}g=N&&B541\r\n")
+    code, (decoded,) = _run(["decode", *args], wire)
+    assert code == 0 and decoded["ok"] and decoded["flag"] == 9 and decoded["cp"]["text"] == spec["cp"]
+    code, (no_key,) = _run(["decode", "--version", "2025"], wire)
+    assert code == 1 and no_key["error_type"] == "CipherError"
+
+
+def test_encode_bad_json_is_a_clear_error() -> None:
+    result = CliRunner().invoke(_app(), ["packet", "encode", '{"st": "32"}'])
+    assert result.exit_code == 1
+    assert "cannot be encoded" in result.output
