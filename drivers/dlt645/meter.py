@@ -19,7 +19,7 @@ from drivers.dlt645.codec import (
 from drivers.dlt645.frame import WILDCARD, check_address, decode_frame, reply_length
 from drivers.dlt645.identifiers import DataItem, Version, lookup
 from drivers.dlt645.result import ReadResult
-from drivers.errors import DriverError, ProtocolError
+from drivers.errors import DriverError, LinkDown, ProtocolError
 from drivers.link import ByteLink
 
 
@@ -149,13 +149,15 @@ async def probe_dlt645(
 
     Without `addresses`, each edition's wildcard discovery is tried (finds a lone meter). With addresses, each
     is asked for its import energy in each edition; an error reply still proves a meter is there.
-    Silence and garbage are not hits; nothing here raises a `DriverError`.
+    Silence and garbage are not hits; only `LinkDown` (the port itself is unusable) is raised.
     """
     hits: list[ProbeHit] = []
     if addresses is None:
         for version in versions:
             try:
                 address = await read_address(link, version=version, timeout=timeout)
+            except LinkDown:
+                raise
             except DriverError:
                 continue
             meter = Dlt645Meter(link, MeterParams(address=address, version=version, timeout=timeout))
@@ -168,6 +170,8 @@ async def probe_dlt645(
             )
             meter = Dlt645Meter(link, params)
             result = await meter.read("energy_active_import")
+            if isinstance(result.error, LinkDown):
+                raise result.error
             if result.ok or isinstance(result.error, MeterErrorReply):
                 hits.append(ProbeHit(meter.params.address, version, _detail(result)))
                 break

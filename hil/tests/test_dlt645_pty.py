@@ -221,3 +221,23 @@ async def test_reply_takes_at_least_its_wire_time(socat: str, tmp_path: Path) ->
         assert result.ok
         assert elapsed >= (20 + 22) * 11 / 2400 * 0.95
         assert reply_length(result.raw) == len(result.raw) == 22
+
+
+async def test_das_scan_finds_a_lone_meter(socat: str, tmp_path: Path) -> None:
+    """`das scan serial` loads the DL/T 645 probe and reports the meter with the keys of a config snippet.
+
+    (A pty ignores baud and parity, so this cannot show that a wrong line setting finds nothing.)"""
+    from drivers.link.scan import ScanOptions, load_probes, scan_serial
+
+    def lone(clock: ManualClock) -> list[SimMeter]:
+        return [SimMeter("000000193600", preamble=4, clock=clock)]
+
+    probes = [p for p in load_probes() if p.name == "dlt645"]
+    assert probes, "drivers.dlt645.scan is listed in PROBE_MODULES"
+    async with bus_on_pty(tmp_path, lone) as bus:
+        await bus.link.close()  # the scan opens its own owner per line setting
+        found = await scan_serial(
+            bus.link.endpoint, bauds=(2400,), parities=("E",), options=ScanOptions(timeout=0.3), probes=probes
+        )
+    assert [(f.protocol, f.address, f.line) for f in found] == [("dlt645", "000000193600", "2400 8E1")]
+    assert found[0].device == {"address": "000000193600", "version": 2007}
