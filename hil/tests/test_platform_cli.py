@@ -79,3 +79,22 @@ async def test_serve_refuses_a_bad_config(tmp_path: Path) -> None:
     config.write_text('[[mn]]\nmn = "X"\nversion = 2017\nencrypt = true\n', encoding="utf-8")
     code, _, err = await das_cli("platform", "serve", "--config", str(config), "--db", str(tmp_path / "p.sqlite"))
     assert code == 2 and "encrypt" in err
+
+
+async def test_serve_plays_a_scenario_and_exits(tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(
+        f'mn = "{MN}"\n'
+        '[[step]]\nfault = "delay"\nvalue = 0.5\n'
+        "[[step]]\nwait = 0.05\n"
+        '[[step]]\ncommand = "set-time"\nexpect = "no-connection"\ntimeout = 5\n',
+        encoding="utf-8",
+    )
+    db = tmp_path / "p.sqlite"
+    args = ("platform", "serve", "--port", "0", "--db", str(db), "--scenario", str(scenario), "--exit-after-scenario")
+    code, out, err = await das_cli(*args)
+    assert code == 0, err
+    assert out.count(": OK") == 3
+    scenario.write_text(scenario.read_text().replace('"no-connection"', '"done"'), encoding="utf-8")
+    code, out, _ = await das_cli(*args)
+    assert code == 1 and "FAIL" in out
