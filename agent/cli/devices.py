@@ -1,0 +1,245 @@
+"""`das read`, `das monitor`, `das simulate`, `das profiles`: field devices through their profiles.
+
+`read` and `monitor` take a devices config (docs/profiles.md, `drivers.profiles.config`); `simulate` runs
+per-profile simulators and prints how to reach each, and can write the devices config that reads them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from drivers.flags import FLAG_TEXT
+from drivers.profiles import ProfileError
+
+__all__ = ["format_table", "register"]
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(message, err=True)
+    raise typer.Exit(code)
+
+
+def _width(text: str) -> int:
+    """Display width: CJK characters take two columns in a terminal."""
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def format_table(rows: list[list[str]]) -> str:
+    widths = [max(_width(r[c]) for r in rows) for c in range(len(rows[0]))]
+    return "\n".join("  ".join(_pad(cell, widths[c]) for c, cell in enumerate(r)).rstrip() for r in rows)
+
+
+def _value_text(value: float | None) -> str:
+    return "—" if value is None else f"{value:.6g}"
+
+
+def _reading_rows(readings: list, with_device: bool = False) -> list[list[str]]:  # type: ignore[type-arg]
+    head = ["因子 factor", "名称 name", "值 value", "单位 unit", "标记 flag", "说明 note"]
+    if with_device:
+        head = ["设备 device", *head]
+    rows = [head]
+    for r in readings:
+        row = [r.factor or "-", r.title, _value_text(r.value), r.unit or "-", r.flag, r.note]
+        rows.append([r.device, *row] if with_device else row)
+    return rows
+
+
+def _as_json(name: str, readings: list, time: datetime) -> dict[str, object]:  # type: ignore[type-arg]
+    return {
+        "device": name,
+        "time": time.isoformat(timespec="seconds"),
+        "info": dict(readings[0].info) if readings else {},
+        "points": [
+            {
+                "point": r.point,
+                "factor": r.factor,
+                "title": r.title,
+                "value": r.value,
+                "unit": r.unit,
+                "flag": r.flag,
+                "device_time": r.device_time.isoformat() if r.device_time else None,
+                "raw": list(r.raw),
+                "note": r.note,
+            }
+            for r in readings
+        ],
+    }
+
+
+async def _open(config_path: Path):  # type: ignore[no-untyped-def]
+    from drivers.link import LinkRegistry
+    from drivers.profiles.config import load_devices_config
+    from drivers.reader import build_devices
+
+    config, profiles = load_devices_config(config_path)
+    registry = LinkRegistry()
+    try:
+        devices = build_devices(config, profiles, registry)
+    except ValueError as err:
+        await registry.close()
+        raise ProfileError(str(config_path), [str(err)]) from err
+    return config, registry, devices
+
+
+async def _read(config_path: Path, name: str, as_json: bool) -> int:
+    _, registry, devices = await _open(config_path)
+    try:
+        if name not in devices:
+            _fail(f"未知设备 / no device {name!r} in {config_path}; devices: {', '.join(devices) or 'none'}")
+        readings = await devices[name].read()
+    finally:
+        await registry.close()
+    now = datetime.now().replace(microsecond=0)
+    if as_json:
+        typer.echo(json.dumps(_as_json(name, readings, now), ensure_ascii=False))
+    else:
+        profile = devices[name].profile.device
+        typer.echo(f"{name}  {profile.title}  [{profile.name}]  {now:%Y-%m-%d %H:%M:%S}")
+        typer.echo(format_table(_reading_rows(readings)))
+        info = readings[0].info if readings else {}
+        if info:
+            typer.echo("3020: " + "  ".join(f"{k}={v}" for k, v in sorted(info.items())))
+    return 1 if readings and all(r.flag == "B" for r in readings) else 0
+
+
+async def _monitor(config_path: Path, interval: float, count: int | None) -> None:
+    config, registry, devices = await _open(config_path)
+    clear = sys.stdout.isatty()
+    try:
+        n = 0
+        while count is None or n < count:
+            n += 1
+            results = await asyncio.gather(*(d.read() for d in devices.values()))
+            lines = []
+            for (name, device), readings in zip(devices.items(), results, strict=True):
+                link = config.devices[name].link
+                owner = next((o for o in registry.owners() if o.endpoint in _endpoints(config, link)), None)
+                up = owner is not None and owner.is_connected
+                health = owner.health(name) if owner is not None else None
+                state = "正常 ok" if device.last_error is None else f"故障 failed: {device.last_error}"
+                ok = f"{health.ok}/{health.requests}" if health else "-"
+                lines.append(
+                    f"{name} [{device.profile.device.name}] 链路 link {link} {'up' if up else 'down'}  "
+                    f"{state}  应答 replies {ok}"
+                )
+                lines.append(format_table(_reading_rows(readings)))
+                lines.append("")
+            stamp = datetime.now().strftime("%Y-%m-%d %H:%M:%S")
+            text = f"das monitor  {stamp}  (Ctrl-C 退出 / to quit)\n\n" + "\n".join(lines)
+            typer.echo(("\x1b[H\x1b[2J" if clear else "") + text)
+            if count is None or n < count:
+                await asyncio.sleep(interval)
+    finally:
+        await registry.close()
+
+
+def _endpoints(config, link: str) -> set[str]:  # type: ignore[no-untyped-def]
+    from drivers.profiles.config import SerialLinkConfig
+
+    cfg = config.links[link]
+    if isinstance(cfg, SerialLinkConfig):
+        return {cfg.port}
+    return {f"{cfg.host.strip().lower()}:{cfg.port}"}
+
+
+async def _simulate(config_path: Path, write: Path | None, duration: float | None) -> None:
+    from hil.simulate import SimulatorSet, load_sim_config
+
+    config, profiles = load_sim_config(config_path)
+    async with SimulatorSet(config, profiles) as sims:
+        typer.echo("模拟设备已启动 / simulated devices running:")
+        for line in sims.describe():
+            typer.echo("  " + line)
+        if write is not None:
+            write.write_text(sims.devices_config(), encoding="utf-8")
+            typer.echo(f"设备配置已写入 / devices config written: {write}  (das read NAME --config {write})")
+        sys.stdout.flush()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), duration)
+    typer.echo("模拟设备已停止 / simulators stopped")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `read`, `monitor`, `simulate` and `profiles` to `das`."""
+
+    @app.command("read")
+    def read_command(
+        device: Annotated[str, typer.Argument(help="设备名 / device name in the config")],
+        config: Annotated[Path, typer.Option("--config", "-c", help="设备配置 / devices config (TOML)")],
+        as_json: Annotated[bool, typer.Option("--json", help="JSON 输出 / one JSON object")] = False,
+    ) -> None:
+        """读取一次设备 / Read a device once: factor, value, unit, flag."""
+        try:
+            code = asyncio.run(_read(config, device, as_json))
+        except ProfileError as err:
+            _fail(f"配置错误 / configuration error:\n{err}")
+        raise typer.Exit(code)
+
+    @app.command("monitor")
+    def monitor_command(
+        config: Annotated[Path, typer.Option("--config", "-c", help="设备配置 / devices config (TOML)")],
+        interval: Annotated[float, typer.Option(help="刷新间隔 s / refresh interval")] = 2.0,
+        count: Annotated[int | None, typer.Option(help="刷新次数后退出 / stop after N refreshes")] = None,
+    ) -> None:
+        """实时监视全部设备 / Live table of all devices with link state."""
+        try:
+            asyncio.run(_monitor(config, interval, count))
+        except ProfileError as err:
+            _fail(f"配置错误 / configuration error:\n{err}")
+        except KeyboardInterrupt:
+            pass
+
+    @app.command("simulate")
+    def simulate_command(
+        config: Annotated[Path, typer.Option("--config", "-c", help="模拟配置 / simulators config (TOML)")],
+        write_devices: Annotated[
+            Path | None, typer.Option("--write-devices", help="写出设备配置 / write a devices config for das read")
+        ] = None,
+        duration: Annotated[float | None, typer.Option(help="运行秒数 / stop after N seconds")] = None,
+    ) -> None:
+        """运行模拟设备 / Run simulated devices (one per profile) and print how to reach each."""
+        try:
+            asyncio.run(_simulate(config, write_devices, duration))
+        except ProfileError as err:
+            _fail(f"配置错误 / configuration error:\n{err}")
+        except KeyboardInterrupt:
+            pass
+
+    @app.command("profiles")
+    def profiles_command(
+        check: Annotated[Path | None, typer.Option("--check", help="检查配置文件 / validate a profile file")] = None,
+    ) -> None:
+        """列出或检查设备配置文件 / List the built-in device profiles, or check one file."""
+        from drivers.profiles import builtin_names, load_builtin, load_profile
+
+        if check is not None:
+            try:
+                profile = load_profile(check)
+            except ProfileError as err:
+                _fail(str(err), 1)
+            typer.echo(f"正确 / ok: {profile.device.name} ({len(profile.points)} points, {len(profile.state)} states)")
+            return
+        rows = [["名称 name", "类型 kind", "协议 protocol", "设备 device"]]
+        for name in builtin_names():
+            d = load_builtin(name).device
+            rows.append([name, d.kind, d.protocol, d.title])
+        typer.echo(format_table(rows))
+        typer.echo("\n标记 flags: " + ", ".join(f"{k} {v}" for k, v in FLAG_TEXT.items()))
