@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from buffer.errors import SchemaError
 
-# v1: readings (series + compact rows), records (one row per outlet/kind/window, factor groups as JSON),
-# alarms, per-target outboxes. The trigger is the schema's own guard that no pruning code path can drop a
-# record an outbox still waits for (issue 4: "pruning never drops anything an outbox still waits for").
+# v1: readings (series + compact rows), records (one row per outlet/kind/window: the factor/suffix layout is
+# interned in `layout`, the row keeps a JSON array of values), alarms, per-target outboxes. The trigger is
+# the schema's own guard that no pruning code path can drop a record an outbox still waits for (issue 4).
 _V1 = """
 CREATE TABLE series (
     id INTEGER PRIMARY KEY,
@@ -33,12 +33,17 @@ CREATE TABLE reading (
     raw TEXT,
     PRIMARY KEY (series_id, t)
 ) WITHOUT ROWID;
+CREATE TABLE layout (
+    id INTEGER PRIMARY KEY,
+    spec TEXT NOT NULL UNIQUE
+);
 CREATE TABLE record (
     id INTEGER PRIMARY KEY,
     outlet TEXT NOT NULL,
     kind TEXT NOT NULL,
     data_time TEXT NOT NULL,
-    factors TEXT NOT NULL,
+    layout_id INTEGER NOT NULL REFERENCES layout (id),
+    vals TEXT NOT NULL,
     extra TEXT NOT NULL DEFAULT '{}',
     revision INTEGER NOT NULL DEFAULT 1,
     created_at TEXT NOT NULL,

@@ -58,6 +58,7 @@ class Store:
         self.clock = clock
         self.policy = policy or RetentionPolicy()
         self._series = readings.SeriesCache()
+        self._layouts = records.LayoutCache()
         self._conn = self._connect()
         self.db = Database(self._conn, execute_plugins=False)
 
@@ -119,7 +120,7 @@ class Store:
             except BaseException:
                 self._conn.execute("ROLLBACK TO nested")
                 self._conn.execute("RELEASE nested")
-                self._series.clear()
+                self._forget_caches()
                 raise
             self._conn.execute("RELEASE nested")
             return
@@ -129,15 +130,20 @@ class Store:
         except BaseException:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
-            self._series.clear()  # series created in the rolled-back transaction no longer exist
+            self._forget_caches()  # series created in the rolled-back transaction no longer exist
             raise
         try:
             self._conn.execute("COMMIT")
         except BaseException:
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
-            self._series.clear()
+            self._forget_caches()
             raise
+
+    def _forget_caches(self) -> None:
+        """Ids cached during a rolled-back transaction may no longer exist."""
+        self._series.clear()
+        self._layouts.clear()
 
     # readings ----------------------------------------------------------------------------------------------
     def add_readings(self, items: Iterable[Reading]) -> int:
@@ -172,7 +178,7 @@ class Store:
 
     def _put(self, record: Record, targets: Sequence[str], replace: bool, priority: int | None) -> int:
         now = self.clock()
-        result = records.put(self.db, record, now, replace)
+        result = records.put(self.db, self._layouts, record, now, replace)
         if targets and result.changed:
             kind = records.kind_of(record.kind)
             outbox.enqueue_record(
@@ -187,18 +193,18 @@ class Store:
         return result.id
 
     def get_record(self, record_id: int) -> Record | None:
-        stored = records.get(self.db, record_id)
+        stored = records.get(self.db, self._layouts, record_id)
         return None if stored is None else stored.record
 
     def get_stored_record(self, record_id: int) -> StoredRecord | None:
-        return records.get(self.db, record_id)
+        return records.get(self.db, self._layouts, record_id)
 
     def records(self, outlet: str, kind: RecordKind | str, begin: datetime, end: datetime) -> list[Record]:
         """Records of one outlet and kind with begin <= data_time < end, oldest first."""
-        return [s.record for s in records.query(self.db, outlet, kind, begin, end)]
+        return [s.record for s in records.query(self.db, self._layouts, outlet, kind, begin, end)]
 
     def stored_records(self, outlet: str, kind: RecordKind | str, begin: datetime, end: datetime) -> list[StoredRecord]:
-        return records.query(self.db, outlet, kind, begin, end)
+        return records.query(self.db, self._layouts, outlet, kind, begin, end)
 
     # alarms ------------------------------------------------------------------------------------------------
     def open_alarm(self, alarm: Alarm) -> int:
@@ -275,7 +281,7 @@ class Store:
         now = self.clock()
         with self.transaction():
             if record_id is not None:
-                stored = records.get(self.db, record_id)
+                stored = records.get(self.db, self._layouts, record_id)
                 if stored is None:
                     raise UnknownItemError(f"no record with id {record_id}")
                 rkind = stored.record.kind

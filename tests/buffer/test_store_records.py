@@ -85,10 +85,12 @@ def test_replacement_is_enqueued_again_only_where_not_pending(store: Store) -> N
 
 def test_put_records_is_all_or_nothing(store: Store) -> None:
     store.put_record(minute_record(3))
+    new_layout = minute_record(1, factors=2)
     with pytest.raises(RecordExistsError):
-        store.put_records([minute_record(1), minute_record(2), minute_record(3)], ["prov"])
+        store.put_records([new_layout, minute_record(2), minute_record(3)], ["prov"])
     assert store.records("MN0001", "minute", BASE, BASE + timedelta(days=1)) == [minute_record(3)]
     assert store.pending("prov") == []
+    assert store.get_record(store.put_record(new_layout)) == new_layout  # no stale layout id left cached
 
 
 @pytest.mark.parametrize(

@@ -28,11 +28,11 @@ def test_a_v1_database_is_migrated_forward_with_its_data(db_path: Path) -> None:
     conn = sqlite3.connect(db_path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     assert migrate(conn, upto=1) == 1
+    conn.execute('INSERT INTO layout (id, spec) VALUES (1, \'[["a21026",["Avg","Flag"]]]\')')
     conn.execute(
-        "INSERT INTO record (outlet, kind, data_time, factors, extra, created_at, updated_at) VALUES"
-        " ('MN0001', 'minute', '2024-01-01 00:07:00.000000',"
-        ' \'[["a21026",59,{"Avg":1.5,"Flag":"N"}]]\', \'{}\', \'2024-01-01 00:08:00.000000\','
-        " '2024-01-01 00:08:00.000000')"
+        "INSERT INTO record (outlet, kind, data_time, layout_id, vals, extra, created_at, updated_at) VALUES"
+        " ('MN0001', 'minute', '2024-01-01 00:07:00.000000', 1, '[59,1.5,\"N\"]', '{}',"
+        " '2024-01-01 00:08:00.000000', '2024-01-01 00:08:00.000000')"
     )
     conn.execute(
         "INSERT INTO outbox (target, kind, priority, record_id, data_time, enqueued_at) VALUES"
@@ -45,6 +45,7 @@ def test_a_v1_database_is_migrated_forward_with_its_data(db_path: Path) -> None:
         assert store.schema_version == SCHEMA_VERSION
         record = store.get_record(1)
         assert record is not None and record.factors[0].values == {"Avg": 1.5, "Flag": "N"}
+        assert record.factors[0].count == 59
         assert [i.record_id for i in store.pending("prov")] == [1]
         assert store.add_device_info("cod1", "i13004", 168.0, datetime(2024, 1, 2)) is not None
         assert store.integrity_check() == []
