@@ -76,6 +76,7 @@ class _Pending:
     cn: str
     qn: str
     deadline: float
+    new_pw: str | None = None  # for 1072: the PW the DAS will use once it succeeds
     accepted: bool = False
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -105,6 +106,7 @@ class Platform:
         self._mn_conn: dict[str, _Conn] = {}
         self._mn_seen: dict[str, tuple[str, str]] = {}  # MN → (ST, PW) last seen, for commands to unknown MNs
         self._pending: dict[str, _Pending] = {}  # by QN
+        self._passwords: dict[str, str] = {}  # MN → PW set by a successful 1072 during this run
         self._tasks: set[asyncio.Task[None]] = set()
         self._last_qn_time = datetime.min
         self._fault_seen: Mapping[str, str] = {}
@@ -279,7 +281,7 @@ class Platform:
         try:
             if cfg is None and self.config.unknown_mn == "reject":
                 raise Hj212Error(f"unknown MN {frame.mn!r} (not in the platform's list)", qn_rtn=QnRtn.MN_ERROR)
-            validate(frame, expect_mn=cfg.mn if cfg else None, expect_pw=cfg.pw if cfg else None, dialect=dialect)
+            validate(frame, expect_mn=cfg.mn if cfg else None, expect_pw=self._expected_pw(frame), dialect=dialect)
         except Hj212Error as err:
             self._reject(conn, record, frame, err, dialect)
             return
@@ -289,6 +291,20 @@ class Platform:
         self._match_command(frame, frame_id)
         self._notify()
         await self._answer(conn, frame, dialect)
+
+    def _expected_pw(self, frame: Frame) -> str | None:
+        """The MN's PW: configured, or the one a successful 1072 set. None (not checked) for unknown MNs.
+
+        The answers to a 1072 in flight may carry the old PW or already the new one; both are accepted.
+        """
+        cfg = self._mn_config(frame.mn)
+        if cfg is None:
+            return None
+        current = self._passwords.get(frame.mn, cfg.pw)
+        pending = self._pending.get(frame.qn or "")
+        if pending is not None and frame.cn in REPLY_CNS and frame.pw == pending.new_pw:
+            return frame.pw
+        return current
 
     def _header_of(self, raw: bytes, dialect: Dialect) -> Frame | None:
         """The frame as far as a lenient decode can read it, to address a 9011; None when it cannot."""
@@ -432,7 +448,7 @@ class Platform:
             qn=self._new_qn(),
             st=seen_st,
             cn=cn,
-            pw=cfg.pw if cfg else seen_pw,
+            pw=self._passwords.get(mn) or (cfg.pw if cfg else seen_pw),
             mn=mn,
             flag=make_flag(dialect.version, answer=True, split=False),
             cp=cp,
@@ -442,7 +458,12 @@ class Platform:
         self.store.link_frame(frame_id, command_id)
         self.store.update_command(command_id, status="sent", qn=frame.qn, sent_at=now)
         self._pending[frame.qn] = _Pending(
-            command_id, mn, cn, frame.qn, deadline=self.clock.now() + self.config.command_timeout
+            command_id,
+            mn,
+            cn,
+            frame.qn,
+            deadline=self.clock.now() + self.config.command_timeout,
+            new_pw=cp.get("NewPW") if cn == CN.SET_PASSWORD else None,
         )
         self._notify()
         return command_id
@@ -499,6 +520,8 @@ class Platform:
 
     def _finish(self, pending: _Pending, status: str, *, detail: str) -> None:
         self._pending.pop(pending.qn, None)
+        if status == "done" and pending.new_pw is not None:
+            self._passwords[pending.mn] = pending.new_pw  # the DAS now signs with it (HJ 212-2017 1072)
         self.store.update_command(pending.command_id, status=status, finished_at=self.clock.wall(), detail=detail)
         pending.done.set()
         self._notify()

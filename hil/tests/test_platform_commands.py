@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -175,3 +176,18 @@ timeout = 5
     assert [r.ok for r in results] == [True, True, True, True, False]
     assert platform.faults.withhold
     assert "refused" in results[-1].detail
+
+
+async def test_after_a_password_change_the_new_pw_is_expected(platform: Platform, das: DasClient) -> None:
+    command_id = await platform.send_command(MN, "set-password", {"password": "Zx9876"})
+    request = await das.receive_frame()
+    await das.send(reply_9011(request, 1, D2017))
+    await das.send(reply_9012(replace(request, pw="Zx9876"), 1, D2017))  # this DAS already signs with the new PW
+    assert (await platform.wait_command(command_id, timeout=5)).status == "done"
+    await das.send(das.frame("2011", Cp.build({"DataTime": datetime(2016, 8, 1, 9)}), mn=MN, pw="Zx9876"))
+    assert (await das.receive_frame()).cn == "9014"
+    await das.send(das.frame("2011", Cp.build({"DataTime": datetime(2016, 8, 1, 10)}), mn=MN, pw="123456"))
+    refusal = await das.receive_frame()
+    assert refusal.cn == "9011" and refusal.cp.get("QnRtn") == "3"
+    await platform.send_command(MN, "get-time")
+    assert (await das.receive_frame()).pw == "Zx9876"
