@@ -1,0 +1,132 @@
+"""Alarms and self-checks (regs.md §8, §1, §9): each with start, end and detail."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from stats_build import T0, gas_params
+
+from agent.model import FactorValues, Reading, Record, RecordKind
+from agent.stats import EquipmentParams, recompute
+from agent.stats.alarms import KINDS, clock_drift, detect_comm, detect_hour_alarms, final
+
+H = timedelta(hours=1)
+
+
+def _hour(i: int, so2: dict[str, float | str], o2: float | None = 9.0, flow: float | None = 6e4) -> Record:
+    groups = [FactorValues("a21026", so2, 60)]
+    groups.append(FactorValues("a19001", {"Avg": o2, "Flag": "N"} if o2 is not None else {"Flag": "B"}, 60))
+    groups.append(FactorValues("a00000", {"Avg": flow, "Flag": "N"} if flow is not None else {"Flag": "B"}, 60))
+    return Record("DA001", RecordKind.HOUR, T0 + i * H, tuple(groups))
+
+
+def _kinds(alarms) -> list[tuple[str, str | None, datetime, datetime | None]]:
+    return [(a.kind, a.factor, a.start, a.end) for a in alarms]
+
+
+def test_over_limit_on_converted_hour_mean_runs_merge() -> None:
+    hours = [
+        _hour(0, {"Avg": 30.0, "ZsAvg": 34.0, "Flag": "N"}),
+        _hour(1, {"Avg": 30.0, "ZsAvg": 36.0, "Flag": "N"}),  # ZsAvg over 35, Avg not
+        _hour(2, {"Avg": 30.0, "ZsAvg": 40.0, "Flag": "N"}),
+        _hour(3, {"Avg": 30.0, "ZsAvg": 30.0, "Flag": "N"}),
+    ]
+    alarms = [a for a in detect_hour_alarms(hours, gas_params()) if a.kind == "over_limit"]
+    assert _kinds(alarms) == [("over_limit", "a21026", T0 + H, T0 + 3 * H)]
+    assert "ZsAvg" in alarms[0].detail
+
+
+def test_zero_negative_over_range() -> None:
+    hours = [
+        _hour(0, {"Avg": 0.001, "Flag": "N"}),  # rounds to 0.00 at 2 decimals
+        _hour(1, {"Avg": -1.0, "Flag": "N"}),
+        _hour(2, {"Avg": 600.0, "Flag": "N"}),  # range 0..500
+        _hour(3, {"Avg": 20.0, "Flag": "T"}),
+        _hour(4, {"Avg": 20.0, "Flag": "N"}),
+    ]
+    got = {(a.kind, a.start, a.end) for a in detect_hour_alarms(hours, gas_params(alarms={"constant_count": 0}))}
+    assert ("zero", T0, T0 + H) in got
+    assert ("negative", T0 + H, T0 + 2 * H) in got
+    assert ("over_range", T0 + 2 * H, T0 + 4 * H) in got
+    assert ("over_limit", T0 + 2 * H, T0 + 3 * H) in got  # 600 > 35 too (no Zs: Avg compared)
+
+
+def test_constant_needs_n_equal_n_values() -> None:
+    hours = [_hour(i, {"Avg": 12.3, "Flag": "N"}) for i in range(4)] + [_hour(4, {"Avg": 12.4, "Flag": "N"})]
+    params = gas_params(alarms={"constant_count": 3})
+    constant = [a for a in detect_hour_alarms(hours, params) if a.kind == "constant" and a.factor == "a21026"]
+    assert _kinds(constant) == [("constant", "a21026", T0, T0 + 4 * H)]
+    params = gas_params(alarms={"constant_count": 5})
+    assert not [a for a in detect_hour_alarms(hours, params) if a.kind == "constant" and a.factor == "a21026"]
+
+
+def test_constant_is_broken_by_a_non_n_flag() -> None:
+    hours = [
+        _hour(0, {"Avg": 5.0, "Flag": "N"}),
+        _hour(1, {"Avg": 5.0, "Flag": "C"}),
+        _hour(2, {"Avg": 5.0, "Flag": "N"}),
+    ]
+    params = gas_params(alarms={"constant_count": 2})
+    assert not [a for a in detect_hour_alarms(hours, params) if a.kind == "constant" and a.factor == "a21026"]
+
+
+def test_missing_and_incomplete_hours() -> None:
+    hours = [
+        _hour(0, {"Avg": 5.0, "Flag": "N"}),
+        _hour(1, {"Flag": "B"}, o2=None, flow=None),
+        _hour(2, {"Flag": "B"}),
+        _hour(3, {"Avg": 5.0, "Flag": "N"}),
+    ]
+    got = _kinds(detect_hour_alarms(hours, gas_params(alarms={"constant_count": 0})))
+    assert ("missing", None, T0 + H, T0 + 2 * H) in got
+    assert ("incomplete", None, T0 + 2 * H, T0 + 3 * H) in got
+
+
+def test_comm_lost_from_flag_b_and_from_silence() -> None:
+    t = T0
+    readings = [
+        Reading("cems", "a21026", t, 1.0, ""),
+        Reading("cems", "a21026", t + timedelta(seconds=5), None, "", "B"),
+        Reading("cems", "a21026", t + timedelta(seconds=10), None, "", "B"),
+        Reading("cems", "a21026", t + timedelta(seconds=15), 1.0, ""),
+        Reading("cems", "a21026", t + timedelta(seconds=915), 1.0, ""),  # 900 s of silence > 300 s
+    ]
+    got = _kinds(detect_comm(readings, gas_params()))
+    assert got == [
+        ("comm_lost", None, t + timedelta(seconds=5), t + timedelta(seconds=15)),
+        ("comm_lost", None, t + timedelta(seconds=15), t + timedelta(seconds=915)),
+    ]
+
+
+def test_clock_drift() -> None:
+    assert clock_drift(T0, T0 + timedelta(seconds=29), 30, "platform") is None
+    alarm = clock_drift(T0, T0 + timedelta(seconds=45), 30, "platform CN 1012")
+    assert alarm is not None and alarm.kind == "clock_drift" and "-45.0 s" in alarm.detail
+
+
+def test_treatment_stopped_while_production_runs() -> None:
+    """用电监控 linkage: treatment off for 12 min while production runs → one alarm (threshold 10 min)."""
+    params = gas_params(
+        validity={"sample_period_s": 60},
+        equipment=(
+            EquipmentParams(code="SB1", source="p_prod", role="production", on_threshold=5.0),
+            EquipmentParams(code="SB2", source="p_treat", role="treatment", on_threshold=5.0),
+        ),
+    )
+    readings = []
+    for m in range(60):
+        t = T0 + timedelta(minutes=m, seconds=1)
+        readings.append(Reading("pm1", "p_prod", t, 80.0, "kW"))
+        readings.append(Reading("pm2", "p_treat", t, 0.2 if 20 <= m < 32 else 30.0, "kW"))
+    alarms = final(recompute(readings, params, start=T0, end=T0 + H).alarms)
+    linkage = [a for a in alarms if a.kind == "treatment_stopped"]
+    assert _kinds(linkage) == [("treatment_stopped", None, T0 + timedelta(minutes=20), T0 + timedelta(minutes=32))]
+    assert "SB2" in linkage[0].detail
+
+
+def test_every_kind_is_documented() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "statistics.md").read_text(encoding="utf-8")
+    for kind in KINDS:
+        assert f"`{kind}`" in doc
