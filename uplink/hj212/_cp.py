@@ -52,8 +52,29 @@ def _check_item(key: str, value: str) -> None:
         raise CpError(f"CP 值含分隔符 / value of {key} holds ';' or ',' (HJ 212 has no escaping; wrap logs in //…//)")
 
 
+def _parse_simple(text: str) -> Cp | None:
+    """Fast path for the common CP without log texts or defects; None sends it to the full parser."""
+    if not text:
+        return Cp()
+    if _LOG in text:
+        return None
+    groups = []
+    for chunk in text.split(";"):
+        items = []
+        for item in chunk.split(","):
+            key, eq, value = item.partition("=")
+            if not eq or not key:
+                return None
+            items.append((key, value))
+        groups.append(tuple(items))
+    return Cp(tuple(groups))
+
+
 def parse_cp(text: str, *, strict: bool = True) -> tuple[Cp, tuple[str, ...]]:
     """Parse the text between `CP=&&` and `&&`. Lenient mode drops empty items (a trailing `;`) with a warning."""
+    simple = _parse_simple(text)
+    if simple is not None:
+        return simple, ()
     warnings: list[str] = []
     groups: list[Group] = []
     items: list[Item] = []
@@ -86,8 +107,10 @@ def parse_cp(text: str, *, strict: bool = True) -> tuple[Cp, tuple[str, ...]]:
         i += 1
     if items:
         groups.append(tuple(items))
-    elif text and text[-1] in ";," and strict:
-        raise CpError("CP 以分隔符结尾 / CP ends with a separator")
+    elif text and text[-1] in ";,":
+        if strict:
+            raise CpError("CP 以分隔符结尾 / CP ends with a separator")
+        warnings.append("CP 末尾分隔符已忽略 / separator at the end of CP ignored")
     cp = Cp(tuple(groups))
     return cp, tuple(warnings)
 
