@@ -6,6 +6,8 @@ from datetime import datetime
 
 import pytest
 from hj212_golden import frames
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from uplink.hj212 import CN, Dialect, crc16, crc16_modbus, decode, encode
 
@@ -78,3 +80,39 @@ def test_2025_flags_and_resend_marker() -> None:
     resend = decode(GOLDEN_2025[-1], D2025).frame
     assert resend.rf is True
     assert all(not decode(raw, D2025).frame.rf for raw in GOLDEN_2025[:-1])
+
+
+def _appendix_a_bitwise(data: bytes) -> int:
+    """HJ 212 Appendix A transcribed step by step (shift/xor per bit), as an oracle for the table-driven crc16."""
+    reg = 0xFFFF
+    for byte in data:
+        reg = (reg >> 8) ^ byte
+        for _ in range(8):
+            check = reg & 0x0001
+            reg >>= 1
+            if check:
+                reg ^= 0xA001
+    return reg
+
+
+@given(st.binary(max_size=2048))
+@settings(max_examples=200, deadline=None)
+def test_table_crc_matches_appendix_a_bitwise(data: bytes) -> None:
+    assert crc16(data) == _appendix_a_bitwise(data)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"version": 2019},
+        {"cipher_wire": "hex"},
+        {"encrypt": True},  # 2017 has no encryption
+        {"version": 2025, "encrypt": True},  # no key
+        {"version": 2025, "sm4_key": b"short"},
+        {"split_limit": 10},
+        {"split_limit": 10000},
+    ],
+)
+def test_dialect_rejects_bad_settings(kwargs: dict) -> None:
+    with pytest.raises(ValueError):
+        Dialect(**kwargs)
