@@ -1,0 +1,102 @@
+"""`das recompute` on small readings CSVs prints the hand-computed hour records (run as a separate process)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).resolve().parent / "data"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def das(*args: str) -> subprocess.CompletedProcess[str]:
+    code = "import sys; from agent.cli import main; sys.argv = ['das', *sys.argv[1:]]; main()"
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=REPO, timeout=60)
+
+
+def test_gas_hour_json_equals_hand_computed() -> None:
+    """gas_readings.csv: 10:00-10:29 SO2 100, 10:30-10:58 200, 10:59 500 flagged C (calibration); O2 9 %;
+    flow 36000 m3/h. 59 valid minutes: Avg = (30·100 + 29·200)/59 = 8800/59; Zs × (21−6)/(21−9) = 1.25;
+    Cou = Avg × 36000 m3 × 1e-6 kg; flow total 60 × 600 m3."""
+    run = das("recompute", "-c", str(DATA / "gas_outlet.toml"), "-r", str(DATA / "gas_readings.csv"), "-k", "hour")
+    assert run.returncode == 0, run.stderr
+    (line,) = run.stdout.splitlines()
+    hour = json.loads(line)
+    assert hour["kind"] == "hour" and hour["data_time"] == "2024-05-01 10:00:00"
+    so2 = hour["factors"]["a21026"]
+    avg = 8800 / 59
+    assert so2 == pytest.approx(
+        {
+            "Min": 100.0,
+            "Avg": avg,
+            "Max": 200.0,
+            "ZsMin": 125.0,
+            "ZsAvg": avg * 1.25,
+            "ZsMax": 250.0,
+            "Cou": avg * 36000 * 1e-6,
+            "Flag": "N",
+        }
+    )
+    assert hour["factors"]["a00000"] == pytest.approx(
+        {"Min": 36000.0, "Avg": 36000.0, "Max": 36000.0, "Cou": 36000.0, "Flag": "N"}
+    )
+    assert hour["counts"]["a21026"] == 59
+
+
+def test_gas_hour_cp_text_and_alarm() -> None:
+    run = das(
+        "recompute",
+        "-c",
+        str(DATA / "gas_outlet.toml"),
+        "-r",
+        str(DATA / "gas_readings.csv"),
+        "-k",
+        "hour",
+        "-f",
+        "cp",
+        "--alarms",
+    )
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[0] == (
+        "hour\tDataTime=20240501100000;"
+        "a21026-Min=100.00,a21026-Avg=149.15,a21026-Max=200.00,"
+        "a21026-ZsMin=125.00,a21026-ZsAvg=186.44,a21026-ZsMax=250.00,a21026-Cou=5.37,a21026-Flag=N;"
+        "a19001-Min=9.0,a19001-Avg=9.0,a19001-Max=9.0,a19001-Flag=N;"
+        "a00000-Min=36000.0,a00000-Avg=36000.0,a00000-Max=36000.0,a00000-Cou=36000.0,a00000-Flag=N"
+    )
+    alarm = json.loads(lines[1])["alarm"]
+    assert alarm["kind"] == "over_limit" and alarm["factor"] == "a21026" and alarm["start"] == "2024-05-01 10:00:00"
+
+
+def test_water_hours_batch_cod_equal_hand_computed() -> None:
+    """water_readings.csv: hour 8 flow 10 L/s → 36 m3, hour 9 20 L/s → 72 m3; COD 42.0 completed 08:35, polled
+    every minute with its analyzer time (one measurement). Hour 8: 42.0 measured, Cou = 42·36·1e-3 = 1.512 kg;
+    hour 9: carried (08:35 + 120 min > 09:00), Cou = 42·72·1e-3 = 3.024 kg; pH arithmetic 7.0 and 7.6."""
+    run = das("recompute", "-c", str(DATA / "water_outlet.toml"), "-r", str(DATA / "water_readings.csv"), "-k", "hour")
+    assert run.returncode == 0, run.stderr
+    h8, h9 = (json.loads(x) for x in run.stdout.splitlines())
+    assert h8["factors"]["w01018"] == pytest.approx({"Min": 42.0, "Avg": 42.0, "Max": 42.0, "Cou": 1.512, "Flag": "N"})
+    assert h9["factors"]["w01018"] == pytest.approx({"Min": 42.0, "Avg": 42.0, "Max": 42.0, "Cou": 3.024, "Flag": "N"})
+    assert h8["counts"]["w01018"] == 1 and h9["counts"]["w01018"] == 0  # measured vs carried
+    assert h8["factors"]["w00000"] == pytest.approx({"Min": 10.0, "Avg": 10.0, "Max": 10.0, "Cou": 36.0, "Flag": "N"})
+    assert h9["factors"]["w01001"]["Avg"] == pytest.approx(7.6)
+
+
+def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('outlet = "x"\nkind = "gas"\nmin_interval = 7\n', encoding="utf-8")
+    run = das("recompute", "-c", str(bad), "-r", str(DATA / "gas_readings.csv"))
+    assert run.returncode == 2
+    assert "min_interval" in run.stderr and "invalid parameters" in run.stderr
+
+
+def test_bad_csv_names_the_line(tmp_path: Path) -> None:
+    bad = tmp_path / "r.csv"
+    bad.write_text("time,device,factor,value,flag\n2024-05-01 10:00:00,d,a21026,abc,N\n", encoding="utf-8")
+    run = das("recompute", "-c", str(DATA / "gas_outlet.toml"), "-r", str(bad))
+    assert run.returncode == 2 and "r.csv:2" in run.stderr
