@@ -50,8 +50,9 @@ def outputs(params: OutletParams) -> tuple[Output, ...]:
 
 
 def decimals(params: OutletParams) -> dict[str, int]:
-    """Per factor code the decimals of its HJ 212 text (equipment runtime: N2.2)."""
+    """Per factor code (or `code-suffix`) the decimals of its HJ 212 text (SBxxx-RT N2.2, SBxxx-RS N1)."""
     table = {o.code: o.decimals for o in outputs(params)}
     for eq in params.equipment:
-        table[eq.code] = 2
+        table[f"{eq.code}-RT"] = 2
+        table[f"{eq.code}-RS"] = 0
     return table

@@ -1,4 +1,4 @@
-"""Records as JSON objects and as HJ 212 CP text (numbers rounded to the factor's decimals only here)."""
+"""Records as JSON objects and as HJ 212 CP text (numbers rounded to the factor's decimals only there)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent.model import Alarm, Record
+from uplink.hj212 import Cp
 
 
 def record_json(record: Record) -> dict[str, Any]:
@@ -32,22 +33,7 @@ def alarm_json(alarm: Alarm) -> dict[str, Any]:
     }
 
 
-def _number(value: float, places: int) -> str:
-    text = f"{value:.{places}f}"
-    return "0" + text[2:] if text.startswith("-0") and float(text) == 0 else text
-
-
 def cp_text(record: Record, decimals: Mapping[str, int]) -> str:
-    """`DataTime=YYYYMMDDhhmmss;code-Suffix=value,...;...` in HJ 212 §6.3.3 syntax (groups by `;`, items by `,`)."""
-    parts = [f"DataTime={record.data_time:%Y%m%d%H%M%S}"]
-    for g in record.factors:
-        items = []
-        for suffix, value in g.values.items():
-            if isinstance(value, str):
-                items.append(f"{g.factor}-{suffix}={value}")
-            elif suffix == "RS":
-                items.append(f"{g.factor}-{suffix}={int(value)}")
-            else:
-                items.append(f"{g.factor}-{suffix}={_number(value, decimals.get(g.factor, 2))}")
-        parts.append(",".join(items))
-    return ";".join(parts)
+    """`DataTime=YYYYMMDDhhmmss;code-Suffix=value,...;...` built by the HJ 212 codec (groups by `;`, items by `,`)."""
+    factors = [(g.factor, g.values) for g in record.factors]
+    return Cp.build({"DataTime": record.data_time}, factors, decimals).text

@@ -100,3 +100,18 @@ def test_bad_csv_names_the_line(tmp_path: Path) -> None:
     bad.write_text("time,device,factor,value,flag\n2024-05-01 10:00:00,d,a21026,abc,N\n", encoding="utf-8")
     run = das("recompute", "-c", str(DATA / "gas_outlet.toml"), "-r", str(bad))
     assert run.returncode == 2 and "r.csv:2" in run.stderr
+
+
+def test_recompute_from_the_store_equals_the_csv(tmp_path: Path) -> None:
+    from agent.stats import read_readings_csv
+    from buffer import Store
+
+    db = tmp_path / "das.db"
+    with Store(db) as store:
+        store.add_readings(read_readings_csv(DATA / "gas_readings.csv"))
+    args = ("-c", str(DATA / "gas_outlet.toml"), "-k", "hour", "--from", "20240501100000", "--to", "20240501110000")
+    from_store = das("recompute", *args, "--store", str(db), "-d", "cems1", "-d", "flow1")
+    from_csv = das("recompute", *args, "-r", str(DATA / "gas_readings.csv"))
+    assert from_store.returncode == 0, from_store.stderr
+    assert from_store.stdout == from_csv.stdout
+    assert json.loads(from_store.stdout)["factors"]["a21026"]["Avg"] == pytest.approx(8800 / 59)
