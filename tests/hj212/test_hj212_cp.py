@@ -76,3 +76,9 @@ def test_parse_rejects_malformed(text: str) -> None:
 
 def test_empty_cp() -> None:
     assert Cp.parse("") == Cp() and Cp().text == ""
+
+
+def test_rounding_is_half_even_on_the_decimal_text() -> None:
+    """GB/T 8170 四舍六入五成双, applied to the shortest decimal text of the float (2.675 is not 2.67499…)."""
+    cp = Cp.build({"a": 2.675, "b": 2.665, "c": 2.6651, "d": 0.125}, decimals={"a": 2, "b": 2, "c": 2, "d": 2})
+    assert cp.text == "a=2.68;b=2.66;c=2.67;d=0.12"
