@@ -107,6 +107,18 @@ CREATE INDEX device_info_key ON device_info (device, factor, code, time);
 CREATE INDEX device_info_time ON device_info (time);
 """
 
+# v3: settings a platform changed by command (1072 PW, 1062/1064 intervals, 1000, 2025 1002 MN and 1014 key),
+# one row per (upload target, key), so they survive a restart (issue 5). `value` is a JSON scalar.
+_V3 = """
+CREATE TABLE settings (
+    target TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (target, key)
+) WITHOUT ROWID;
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class Step:
@@ -143,6 +155,7 @@ def _split(sql: str) -> list[str]:
 MIGRATIONS: tuple[Step, ...] = (
     Step("readings, records, alarms, outboxes", _script(_V1)),
     Step("device info and parameter history (3019/3020)", _script(_V2)),
+    Step("settings changed by platform commands", _script(_V3)),
 )
 LATEST = len(MIGRATIONS)
 

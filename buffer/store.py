@@ -18,11 +18,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 
 from agent.model import Alarm, Reading, Record, RecordKind
-from buffer import alarms, device_info, outbox, readings, records, retention
+from buffer import alarms, device_info, outbox, readings, records, retention, settings
 from buffer._times import to_text
 from buffer.alarms import StoredAlarm
 from buffer.device_info import InfoEntry, InfoValue
@@ -31,6 +32,7 @@ from buffer.outbox import BacklogStats, OutboxItem
 from buffer.records import StoredRecord
 from buffer.retention import PruneReport, RetentionPolicy
 from buffer.schema import LATEST, migrate, user_version
+from buffer.settings import SettingValue
 
 BUSY_TIMEOUT_MS = 5000
 # After a checkpoint the WAL is truncated back to this size, so a burst (a backfill, a prune) does not leave
@@ -260,6 +262,16 @@ class Store:
         code: str | None = None,
     ) -> list[InfoEntry]:
         return device_info.history(self.db, begin, end, device, factor, code)
+
+    # settings changed by platform commands ------------------------------------------------------------------
+    def get_settings(self, target: str) -> dict[str, Any]:
+        """Settings stored for an upload target (buffer/settings.py), key → JSON scalar."""
+        return settings.get_all(self.db, target)
+
+    def set_setting(self, target: str, key: str, value: SettingValue) -> None:
+        """Persist one setting for `target`; durable when this returns (a platform is answered only after)."""
+        with self.transaction():
+            settings.put(self.db, target, key, value, self.clock())
 
     # outboxes ----------------------------------------------------------------------------------------------
     def enqueue(
