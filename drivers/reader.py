@@ -27,6 +27,7 @@ __all__ = [
     "PointReading",
     "ProfiledDevice",
     "RawResult",
+    "SerialTextSource",
     "Source",
     "build_devices",
     "decode_bcd_datetime",
@@ -166,6 +167,17 @@ class Dlt645Source:
                 value = result.value * item.scale + item.offset
                 out[item.name] = RawResult(value, tuple(result.raw))
         return out
+
+
+class SerialTextSource:
+    """Profile fields read with one request from a `drivers.serialtext.SerialTextDevice` (scale applied there)."""
+
+    def __init__(self, device: object) -> None:
+        self.device = device
+
+    async def read_items(self, items: Sequence[Point | InfoItem]) -> dict[str, RawResult]:
+        results = await self.device.read()  # type: ignore[attr-defined]
+        return {r.name: RawResult(r.value, tuple(r.raw), r.error) for r in results}
 
 
 def _is_comm(error: DriverError | None) -> bool:
@@ -377,6 +389,9 @@ def build_devices(
             )
             source = Dlt645Source(meter)
         else:
-            raise ValueError(f"devices.{name}: {profile.device.protocol} profiles cannot be read yet / 暂不支持")
+            from drivers.serialtext.device import SerialTextDevice
+
+            spec = profile.text_spec(device.address or "01")
+            source = SerialTextSource(SerialTextDevice(owner, spec, device=name))
         out[name] = ProfiledDevice(name, profile, source, device)
     return out

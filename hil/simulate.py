@@ -34,6 +34,7 @@ from drivers.profiles import Profile, ProfileError, resolve_profile
 from drivers.profiles.loader import parse_model
 from hil.sim import RtuPtyServer, SimBus, SocatPair, TcpSimServer
 from hil.sim_meters.dlt645 import MeterBusSim, SimMeter
+from hil.sim_meters.serialtext import TextAnalyzerSim
 from hil.sim_profiles import ProfileSim
 
 __all__ = ["SimConfig", "SimDeviceConfig", "SimulatorSet", "load_sim_config"]
@@ -85,8 +86,10 @@ def load_sim_config(path: str | Path) -> tuple[SimConfig, list[Profile]]:
             continue
         if profile.device.protocol == "dlt645" and (device.transport != "pty" or not device.address):
             problems.append(f"devices[{n}]: a DL/T 645 meter needs transport = 'pty' and an address")
-        if profile.device.protocol == "serialtext":
-            problems.append(f"devices[{n}]: serialtext profiles have no simulator here")
+        if profile.device.protocol == "serialtext" and (
+            device.transport != "pty" or profile.device.kind != "analog_input"
+        ):
+            problems.append(f"devices[{n}]: serial text simulators are DCON analog inputs on transport = 'pty'")
         profiles.append(profile)
     if problems:
         raise ProfileError(str(path), problems)
@@ -100,16 +103,28 @@ class SimulatorSet:
         self.config = config
         self.profiles = profiles
         self.clock = clock or MonotonicClock()
-        self.sims: dict[str, ProfileSim | SimMeter] = {}
+        self.sims: dict[str, ProfileSim | SimMeter | TextAnalyzerSim] = {}
         self.where: dict[str, str] = {}
         self._entries: list[tuple[str, SimDeviceConfig, Profile]] = []
         for n, (device, profile) in enumerate(zip(config.devices, profiles, strict=True)):
             name = device.name or profile.device.name
             if name in self.sims:
                 name = f"{name}_{n}"
+            sim: ProfileSim | SimMeter | TextAnalyzerSim
             if profile.device.protocol == "dlt645":
-                sim: ProfileSim | SimMeter = SimMeter(
+                sim = SimMeter(
                     address=device.address or "", version=profile.device.edition, clock=self.clock, seed=device.seed
+                )
+            elif profile.device.protocol == "serialtext":
+                sim = TextAnalyzerSim(
+                    f"{device.link}.sim",
+                    shape="dcon",
+                    address=device.address or "01",
+                    set_points=tuple(10.0 + 0.5 * k for k in range(len(profile.values()))),  # mA, mid-range
+                    seed=device.seed,
+                    baudrate=device.baud or profile.device.link.baud,
+                    bits_per_char=10,
+                    clock=self.clock,
                 )
             else:
                 sim = ProfileSim(profile, unit=device.unit, clock=self.clock, seed=device.seed, speed=device.speed)
@@ -160,7 +175,12 @@ class SimulatorSet:
             if len(protocols) > 1:
                 raise ValueError(f"pty {link}: Modbus and DL/T 645 simulators cannot share one pty")
             baud = entries[0][1].baud or entries[0][2].device.link.baud
-            if protocols == {"dlt645"}:
+            if protocols == {"serialtext"}:
+                if len(names) > 1:
+                    raise ValueError(f"pty {link}: one DCON module per simulated pty")
+                await self._stack.enter_async_context(self.sims[names[0]])  # type: ignore[arg-type]
+                self.where[names[0]] = f"DCON on {link} ({baud} 8N1) address {self.sims[names[0]].address}"  # type: ignore[union-attr]
+            elif protocols == {"dlt645"}:
                 meters = [self.sims[n] for n in names]
                 await self._stack.enter_async_context(
                     MeterBusSim(meters, far, baudrate=baud, clock=self.clock)  # type: ignore[arg-type]
@@ -215,6 +235,8 @@ class SimulatorSet:
             lines += [f"[devices.{name}]", f'profile = "{device.profile}"', f'link = "{names[self._link_key(device)]}"']
             if profile.device.protocol == "dlt645":
                 lines.append(f'address = "{device.address}"')
+            elif profile.device.protocol == "serialtext":
+                lines.append(f'address = "{device.address or "01"}"')
             else:
                 lines.append(f"unit = {self._modbus(name).device.unit}")
             lines.append("")

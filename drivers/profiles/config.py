@@ -90,7 +90,9 @@ class DeviceConfig(_Model):
     profile: str = Field(description="built-in profile name, or a path to a .toml file (relative to this file)")
     link: str
     unit: int | None = Field(None, ge=1, le=255, description="Modbus unit id (default: the profile's unit_id)")
-    address: str | None = Field(None, description="DL/T 645 meter address, 12 digits from the nameplate")
+    address: str | None = Field(
+        None, description="DL/T 645 meter address (12 digits), or a serial text device's address (DCON: 01)"
+    )
     timeout: float = Field(1.0, gt=0, le=60, description="reply timeout, s")
     retries: int = Field(1, ge=0, le=5)
     points: dict[str, str | PointOverride] = Field({}, description="point → factor code, or a table of settings")

@@ -9,7 +9,7 @@ checked here so a profile that loads is one the reader can run. `docs/profiles.m
 from __future__ import annotations
 
 import re
-from typing import Literal, Self
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -145,8 +145,8 @@ class _Register(ProfileModel):
     # DL/T 645: data identifier (4 hex bytes for 2007, 2 for 1997) or item name from drivers.dlt645's table,
     # which knows each item's length, decimals and sign.
     di: str | None = None
-    # Serial text protocols: the index of the field in the reply (0-based).
-    field: int | None = Field(None, ge=0)
+    # Serial text protocols: the field's index in a separated reply (0-based), or its regex group name.
+    field: int | str | None = None
 
     @field_validator("name")
     @classmethod
@@ -269,6 +269,9 @@ class Profile(ProfileModel):
     points: tuple[Point, ...]
     state: dict[str, StateTable] = {}
     info: tuple[InfoItem, ...] = ()
+    serialtext: dict[str, Any] | None = Field(
+        None, description="serial text protocol (drivers.serialtext.TextSpec keys except fields); fields = points"
+    )
 
     @model_validator(mode="after")
     def _links(self) -> Self:
@@ -305,7 +308,35 @@ class Profile(ProfileModel):
                 raise ValueError(f"{names[p.name]}: state point {p.name!r} has no [state.{p.name}] table")
         if sum(p.role == "clock" for p in self.points) > 1:
             raise ValueError("points: at most one point with role = 'clock'")
+        if (self.device.protocol == "serialtext") != (self.serialtext is not None):
+            raise ValueError("serialtext: a [serialtext] table goes with protocol = 'serialtext', and only there")
+        if self.serialtext is not None:
+            try:
+                self.text_spec()
+            except ValueError as err:
+                raise ValueError(f"serialtext: {err}") from err
         return self
+
+    def text_spec(self, address: str = "01") -> Any:
+        """The `drivers.serialtext.TextSpec` of a serialtext profile; `{address}` in the request is substituted."""
+        from drivers.serialtext.spec import TextSpec
+
+        data = dict(self.serialtext or {})
+        if "fields" in data:
+            raise ValueError("fields: give the values as [[points]] with `field`, not inside [serialtext]")
+        data["request"] = str(data.get("request", "")).replace("{address}", address)
+        data["fields"] = [
+            {
+                "name": p.name,
+                "unit": p.unit,
+                "scale": p.scale,
+                "offset": p.offset,
+                **({"index": p.field} if isinstance(p.field, int) else {"group": p.field}),
+            }
+            for p in (*self.points, *self.info)
+            if p.field is not None
+        ]
+        return TextSpec.from_mapping(data)
 
     def values(self) -> tuple[Point, ...]:
         """The measurement points, in file order."""

@@ -220,6 +220,12 @@ transport = "pty"
 link = "{tmp_path}/ph"
 baud = 19200
 [[devices]]
+name = "dcon"
+profile = "ai8_dcon_i7017"
+transport = "pty"
+link = "{tmp_path}/dcon"
+address = "03"
+[[devices]]
 name = "meter"
 profile = "power_dlt645_2007"
 transport = "pty"
@@ -247,6 +253,12 @@ baud = 9600
             meter = by_point(await devices["meter"].read())
             assert meter["ua"].value == pytest.approx(220, abs=5)
             assert meter["import_energy"].unit == "kWh"
+            dcon = by_point(await devices["dcon"].read())
+            assert dcon["ai1"].value == pytest.approx(37.5, abs=1.5)  # 10 mA ± 1 % on 0-100 %
+            sims.sims["dcon"].set_points = (10.0, 0.0, *([12.0] * 6))  # type: ignore[union-attr]
+            dcon = by_point(await devices["dcon"].read())
+            assert (dcon["ai2"].value, dcon["ai2"].flag) == (None, "D")  # wire break at 0 mA
+            assert dcon["ai3"].value == pytest.approx(50, abs=1.5)
             sims.sims["meter"].faults.silent = True  # type: ignore[union-attr]
             silent = await devices["meter"].read()
             assert {r.flag for r in silent} == {"B"}
