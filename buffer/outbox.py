@@ -32,6 +32,10 @@ DEFAULT_PRIORITY: Mapping[str, int] = {
 PAYLOAD_PRIORITY = 1
 
 
+def priority_of(kind: str) -> int:
+    return DEFAULT_PRIORITY.get(kind, PAYLOAD_PRIORITY)
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxItem:
     id: int

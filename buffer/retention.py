@@ -201,7 +201,10 @@ class _Pruner:
 
     def records_by_age(self) -> None:
         for kind in RecordKind:
-            cutoff = self.now - self.policy.ages[kind.value]
+            age = self.policy.ages.get(kind.value)
+            if age is None:
+                continue  # a kind added to the model without a retention default is kept, never guessed
+            cutoff = self.now - age
             self.records_before(kind.value, cutoff)
             kept = self.db.conn.execute(
                 "SELECT count(*) FROM record AS r WHERE r.kind = ? AND r.data_time < ? AND EXISTS"

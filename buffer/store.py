@@ -189,7 +189,7 @@ class Store:
                 result.id,
                 kind.value,
                 to_text(record.data_time),
-                outbox.DEFAULT_PRIORITY[kind] if priority is None else priority,
+                outbox.priority_of(kind) if priority is None else priority,
                 now,
             )
         return result.id
@@ -303,7 +303,7 @@ class Store:
                     record_id,
                     kind or rkind.value,
                     to_text(stored.record.data_time),
-                    outbox.DEFAULT_PRIORITY[rkind] if priority is None else priority,
+                    outbox.priority_of(rkind) if priority is None else priority,
                     now,
                 )
                 return ids[0] if ids else None

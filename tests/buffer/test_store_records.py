@@ -6,6 +6,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from store_samples import BASE, FakeWallClock, minute_record
 
 from agent.model import FactorValues, Record, RecordKind
@@ -108,3 +110,28 @@ def test_bad_records_get_a_clear_error_and_store_nothing(store: Store, record: R
         store.put_record(record, ["prov"])
     assert store.db.conn.execute("SELECT count(*) FROM record").fetchone()[0] == 0
     assert store.put_record(minute_record(1)) > 0  # and the store still works
+
+
+_codes = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=8)
+_values = st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-(2**53), 2**53), st.text())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    groups=st.dictionaries(_codes, st.tuples(st.dictionaries(st.text(min_size=1), _values), st.integers(0, 10**6))),
+    extra=st.dictionaries(st.text(), st.text()),
+    minute=st.integers(0, 10**7),
+)
+def test_any_record_round_trips_exactly(
+    store: Store, groups: dict[str, tuple[dict[str, float | str], int]], extra: dict[str, str], minute: int
+) -> None:
+    record = Record(
+        outlet="MN-prop",
+        kind=RecordKind.MINUTE,
+        data_time=BASE + timedelta(minutes=minute, microseconds=minute % 997),
+        factors=tuple(FactorValues(code, values, count) for code, (values, count) in groups.items()),
+        extra=extra,
+    )
+    got = store.get_record(store.put_record(record, replace=True))
+    assert got == record
+    assert got is not None and [list(g.values) for g in got.factors] == [list(g.values) for g in record.factors]
