@@ -1,0 +1,66 @@
+"""Agent clocks: the real one (settable by a platform's 1012) and a fast simulated one for tests and benchmarks.
+
+A session needs two views of time: a monotonic clock for timers (OverTime, backoff, heartbeat; a
+`drivers.clock.Clock`) and the agent's wall clock for QN and DataTime (`uplink.services.AgentClock`). They are
+different objects because both call their reading `now()`. `SimClock` gives both, tied together and running
+`speed` times faster than real time, so a simulated week of timers passes in seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timedelta
+
+__all__ = ["ScaledTimer", "SimClock", "WallClock"]
+
+
+class WallClock:
+    """Local wall time plus an offset that `set()` moves (a platform's 1012 never touches the system clock here)."""
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return datetime.now() + self._offset
+
+    def set(self, t: datetime) -> None:
+        self._offset = t - datetime.now()
+
+
+class ScaledTimer:
+    """A monotonic `drivers.clock.Clock` running `speed` times faster than real time."""
+
+    def __init__(self, speed: float = 1.0) -> None:
+        if speed <= 0:
+            raise ValueError(f"speed must be > 0, got {speed}")
+        self.speed = speed
+        self._t0 = time.monotonic()
+
+    def now(self) -> float:
+        return (time.monotonic() - self._t0) * self.speed
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds) / self.speed)
+
+    def timeout(self, seconds: float | None) -> asyncio.Timeout:
+        return asyncio.timeout(None if seconds is None else max(0.0, seconds) / self.speed)
+
+
+class SimClock:
+    """Agent wall clock starting at `start` and running at `speed`; `timer` is its matching monotonic clock."""
+
+    def __init__(self, start: datetime, speed: float = 1.0) -> None:
+        self.timer = ScaledTimer(speed)
+        self._start = start
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return self._start + timedelta(seconds=self.timer.now()) + self._offset
+
+    def set(self, t: datetime) -> None:
+        self._offset += t - self.now()
+
+    def jump(self, seconds: float) -> None:
+        """Move the wall clock (not the timers) forward, e.g. to put a simulated outage behind us."""
+        self._offset += timedelta(seconds=seconds)
