@@ -1,0 +1,180 @@
+"""Topics and JSON payloads of the MQTT target (docs/mqtt.md is the consumer's description of both).
+
+Pure functions: no broker, no store writes. Every published item carries `id`, the outbox item id, which is
+unique per target and the same on every re-send: delivery is at-least-once (an item is done only on its
+PUBACK, so a PUBACK lost in a broker restart means a second copy), and consumers dedupe on `id`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from agent.model import Alarm, RecordKind
+from buffer import OutboxItem, StoredAlarm, StoredRecord
+from uplink.mqtt.factors import label_for
+from uplink.mqtt.settings import FactorLabel, MqttSettings
+
+__all__ = [
+    "RECORD_CN",
+    "RECORD_TOPIC_KIND",
+    "PayloadError",
+    "Topics",
+    "alarm_body",
+    "dumps",
+    "envelope",
+    "iso_time",
+    "payload_body",
+    "record_body",
+    "status_body",
+]
+
+# Topic kind per record kind (the issue's rtd|minute|hour|day|runtime|state) and the HJ 212 CN it is
+# uploaded with on the platform side, so a consumer can relate the two (HJ 212-2017 Table 7).
+RECORD_TOPIC_KIND: Mapping[RecordKind, str] = {
+    RecordKind.RTD: "rtd",
+    RecordKind.MINUTE: "minute",
+    RecordKind.HOUR: "hour",
+    RecordKind.DAY: "day",
+    RecordKind.RUNTIME_DAY: "runtime",
+    RecordKind.STATE: "state",
+}
+RECORD_CN: Mapping[RecordKind, str] = {
+    RecordKind.RTD: "2011",
+    RecordKind.MINUTE: "2051",
+    RecordKind.HOUR: "2061",
+    RecordKind.DAY: "2031",
+    RecordKind.RUNTIME_DAY: "2041",
+    RecordKind.STATE: "2021",
+}
+_JSON: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":"), "allow_nan": False}
+
+
+class PayloadError(ValueError):
+    """An outbox item that cannot be published as it is (bad topic level, payload not a JSON object)."""
+
+
+def _level(what: str, value: str) -> str:
+    """One topic level: MQTT 3.1.1 §4.7 gives '/' a meaning and forbids wildcards and NUL in a published name."""
+    if not value or any(c in value for c in "/+#\x00"):
+        raise PayloadError(f"{what} {value!r} cannot be an MQTT topic level (empty, or has '/', '+', '#')")
+    return value
+
+
+class Topics:
+    """The topic names of one target: `<prefix>/<site>/...`."""
+
+    def __init__(self, settings: MqttSettings) -> None:
+        self.base = f"{settings.prefix}/{settings.site}"
+        self.alarm = f"{self.base}/alarm"
+        self.status = f"{self.base}/status"
+        self.availability = f"{self.base}/availability"
+
+    def record(self, outlet: str, kind: RecordKind) -> str:
+        return f"{self.base}/{_level('outlet', outlet)}/{RECORD_TOPIC_KIND[kind]}"
+
+    def payload(self, kind: str) -> str:
+        """Topic of a payload item: alarms on `alarm`, any other payload kind on a level of its own name."""
+        return self.alarm if kind == "alarm" else f"{self.base}/{_level('payload kind', kind)}"
+
+
+def _zone(settings: MqttSettings) -> timezone:
+    sign = -1 if settings.zone.startswith("-") else 1
+    hours, minutes = settings.zone[1:].split(":")
+    return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
+
+
+def iso_time(value: datetime | None, settings: MqttSettings) -> str | None:
+    """ISO 8601 with the configured offset: agent times are naive local (HJ 212 DataTime has no zone)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=_zone(settings))
+    return value.isoformat()
+
+
+def _labels(code: str | None, labels: Mapping[str, FactorLabel], *, with_cou: bool) -> dict[str, str]:
+    label = label_for(code, labels) if code else None
+    if label is None:
+        return {}
+    out = {"name_zh": label.name_zh, "name_en": label.name_en, "unit": label.unit}
+    if with_cou:
+        out["cou_unit"] = label.cou_unit
+    return {key: text for key, text in out.items() if text}
+
+
+def record_body(
+    stored: StoredRecord, settings: MqttSettings, mns: Mapping[str, Mapping[str, str]] | None = None
+) -> dict[str, Any]:
+    """The JSON object of one stored record (without the per-send `id`/`attempt`, see `envelope`)."""
+    record = stored.record
+    factors: dict[str, Any] = {}
+    for group in record.factors:
+        entry: dict[str, Any] = _labels(group.factor, settings.factors, with_cou="Cou" in group.values)
+        entry.update(group.values)
+        entry["count"] = group.count
+        factors[group.factor] = entry
+    body: dict[str, Any] = {"site": settings.site, "outlet": record.outlet}
+    mn = dict((mns or {}).get(record.outlet, {}))
+    if mn:
+        body["mn"] = mn
+    body.update(
+        kind=RECORD_TOPIC_KIND[record.kind],
+        cn=RECORD_CN[record.kind],
+        data_time=iso_time(record.data_time, settings),
+        record_id=stored.id,
+        revision=stored.revision,
+        factors=factors,
+    )
+    if record.extra:
+        body["extra"] = dict(record.extra)
+    return body
+
+
+def alarm_body(stored: StoredAlarm, settings: MqttSettings) -> dict[str, Any]:
+    """The JSON object of an alarm as it stands (opened, or cleared when `end` is set)."""
+    alarm: Alarm = stored.alarm
+    body: dict[str, Any] = {
+        "site": settings.site,
+        "alarm_id": stored.id,
+        "kind": alarm.kind,
+        "level": alarm.level,
+        "state": "active" if alarm.end is None else "cleared",
+        "start": iso_time(alarm.start, settings),
+        "end": iso_time(alarm.end, settings),
+        "outlet": alarm.outlet,
+        "factor": alarm.factor,
+        "device": alarm.device,
+        "detail": alarm.detail,
+    }
+    if alarm.factor:
+        body.update(_labels(alarm.factor, settings.factors, with_cou=False))
+    return body
+
+
+def status_body(fields: Mapping[str, Any], settings: MqttSettings, time: datetime) -> dict[str, Any]:
+    """The retained DAS status: the agent's fields under `site` and `time` (latest wins, not outboxed)."""
+    return {"site": settings.site, "time": iso_time(time, settings), **fields}
+
+
+def envelope(item: OutboxItem, body: Mapping[str, Any]) -> bytes:
+    """UTF-8 JSON of `body` led by the dedupe key `id` and the send `attempt` (1 on the first send)."""
+    rest = {key: value for key, value in body.items() if key not in ("id", "attempt")}
+    return json.dumps({"id": item.id, "attempt": item.attempts + 1, **rest}, **_JSON).encode()
+
+
+def payload_body(item: OutboxItem) -> dict[str, Any]:
+    """The stored body of a payload item (alarms are stored as finished JSON objects when enqueued)."""
+    try:
+        body = json.loads(item.payload or "")
+    except ValueError as err:
+        raise PayloadError(f"outbox item {item.id}: payload is not JSON ({err})") from err
+    if not isinstance(body, dict):
+        raise PayloadError(f"outbox item {item.id}: payload is JSON {type(body).__name__}, expected an object")
+    return body
+
+
+def dumps(body: Mapping[str, Any]) -> str:
+    return json.dumps(body, **_JSON)
