@@ -1,0 +1,75 @@
+"""HJ 212-2025 identity and key: 1001 hardware serial (DAS→platform), 1002 MN assignment, 1014 SM4 key
+(hj212-2025.md §2, §4).
+
+- 1002 (platform→DAS): the header MN is the new MN, the CP's `i23005-Info` names the DAS it is meant for. A
+  1002 for another DAS id is refused with QnRtn 4 (MN 错误: it is not addressed to us); with no identity
+  configured it is refused with QnRtn 2. Adopted MNs are persisted; the 9011/9012 echo the request's (new) MN.
+- 1014 (platform→DAS): `SKCreateTime=…,NewSK=<16 characters>` → the key is persisted for this target and used
+  from the next frame on (the 9012 is never encrypted).
+- `send_hardware_sn` / `request_new_key`: the DAS's own 1001 and 1014 notifications (answered 9013).
+"""
+
+from __future__ import annotations
+
+from uplink.context import SessionContext
+from uplink.hj212 import CN, Cp, ExeRtn, QnRtn
+from uplink.settings import SettingKey
+
+from ._flow import DasIdentity, Exchange, log
+from ._params import new_secret_key
+from ._settings import update
+
+
+def check_assignment(x: Exchange) -> int | None:
+    """QnRtn to refuse a 1002 with, or None when its i23005 is this DAS's id."""
+    if x.identity is None:
+        log.warning("未配置数采仪编号 / %s: 1002 refused, no DAS id (i23005) configured", x.ctx.target)
+        return QnRtn.REJECTED
+    if x.req.cp.get("i23005-Info") != x.identity.das_id:
+        log.warning(
+            "MN 分配对象不符 / %s: 1002 for DAS %r, we are %r",
+            x.ctx.target,
+            x.req.cp.get("i23005-Info"),
+            x.identity.das_id,
+        )
+        return QnRtn.MN_ERROR
+    return None
+
+
+async def assign_mn(x: Exchange) -> int:
+    old = x.ctx.mn
+    await update(x, SettingKey.MN, x.req.mn)
+    log.warning("MN 已更换 / %s: MN %s → %s by 1002", x.ctx.target, old, x.req.mn)
+    return ExeRtn.SUCCESS
+
+
+async def set_secret_key(x: Exchange) -> int:
+    await update(x, SettingKey.SM4_KEY, new_secret_key(x.req.cp))
+    return ExeRtn.SUCCESS
+
+
+def hardware_sn_cp(identity: DasIdentity) -> Cp:
+    """1001 CP (C2): i23005 DAS id, i23006 CPU id, i23007/i23008 MACs (12 hex digits each)."""
+    plain: dict[str, object] = {"i23005-Info": identity.das_id}
+    if identity.cpu_id:
+        plain["i23006-Info"] = identity.cpu_id
+    for n, mac in enumerate(identity.macs[:2]):
+        plain[f"i2300{7 + n}-Info"] = mac
+    return Cp.build(plain)
+
+
+async def send_hardware_sn(ctx: SessionContext, identity: DasIdentity) -> bool:
+    """Send 1001 (2025) so the platform can assign an MN; True once answered 9013."""
+    frame = ctx.data_frame(CN.HARDWARE_SN, hardware_sn_cp(identity), answer=True)
+    return await ctx.send(frame, await_answer=True)
+
+
+async def request_new_key(ctx: SessionContext) -> bool:
+    """Send 1014 `SKCreateTime` (2025 §6.4.3: ask for the next key ahead of its 90-day expiry); True on 9013.
+
+    SKCreateTime carries the request time (17 digits): what it should mean is uncertain (hj212-2025.md §2).
+    """
+    now = ctx.now()
+    stamp = f"{now:%Y%m%d%H%M%S}{now.microsecond // 1000:03d}"
+    frame = ctx.data_frame(CN.SECRET_KEY, Cp.build({"SKCreateTime": stamp}), answer=True)
+    return await ctx.send(frame, await_answer=True)
