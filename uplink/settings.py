@@ -131,7 +131,10 @@ class PlatformSettings(_Model):
     )
     window: int = Field(1, ge=1, le=32, description="未应答包并发数 (1 = 停等) / packets in flight (1 = stop-and-wait)")
     backlog_share: float = Field(
-        0.5, ge=0, le=1, description="有实时数据等待时补发所占发送比例 / share of sends given to the backlog"
+        0.5,
+        ge=0,
+        le=0.9,
+        description="有实时数据等待时补发所占发送比例 (≤0.9, 实时数据不会饿死) / backlog share while live data waits",
     )
     live_age_s: float = Field(
         900.0, gt=0, description="多新的数据算实时 s / data newer than this is live, older is backlog (RF=1 in 2025)"
