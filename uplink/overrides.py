@@ -47,6 +47,11 @@ def effective_settings(base: PlatformSettings, store: SettingsStore, outlet: str
     return settings
 
 
+def save_override(store: SettingsStore, target: str, key: str, value: object) -> None:
+    """Store one override the session already checked (`apply_setting`); durable when this returns."""
+    store.set_setting(target, key, as_text(value))
+
+
 def persist_setting(
     settings: PlatformSettings, store: SettingsStore, outlet: str, key: str, value: object
 ) -> PlatformSettings:

@@ -58,3 +58,13 @@ def test_a_stored_override_that_no_longer_fits_is_skipped_with_a_warning(
             s = effective_settings(base(), store, "o1")
     assert (s.rtd_interval, s.pw) == (30, "654321")
     assert "rtd_interval" in caplog.text and "from_a_newer_agent" in caplog.text
+
+
+def test_save_override_is_what_the_session_calls_and_effective_settings_reads_it_back(tmp_path: Path) -> None:
+    from uplink.overrides import save_override
+
+    with Store(tmp_path / "das.sqlite") as store:
+        save_override(store, "national/o1", "upload.state", True)
+        save_override(store, "national/o1", "over_time", 5)
+        s = effective_settings(base(), store, "o1")
+    assert s.upload.state is True and s.over_time == 5.0
