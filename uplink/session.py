@@ -140,10 +140,10 @@ def default_handler() -> RequestHandler | None:
     return handler if isinstance(handler, RequestHandler) else None
 
 
-def _persist_hook() -> Callable[[Store, str, str, str], object] | None:
-    """`uplink.overrides.save_override(store, target, key, value)` when the command side provides it."""
+def _persist_hook() -> Callable[[PlatformSettings, Store, str, str, str], PlatformSettings] | None:
+    """`uplink.overrides.persist_setting` (checks, stores durably, returns the applied settings) when present."""
     try:
-        return import_module("uplink.overrides").save_override  # type: ignore[no-any-return]
+        return import_module("uplink.overrides").persist_setting  # type: ignore[no-any-return]
     except (ImportError, AttributeError):
         return None
 
@@ -225,11 +225,12 @@ class PlatformSession:
         return self._settings.mns[self.outlet]
 
     async def _update_setting(self, key: str, value: str) -> None:
-        """Apply a platform's override (ValueError when it does not fit), then persist it when the hook exists."""
-        new = apply_setting(self._settings, self.outlet, key, value)
+        """Check, persist (before the platform hears ExeRtn 1) and apply an override; ValueError if it does not fit."""
         hook = _persist_hook()
         if hook is not None:
-            hook(self.store, self.target, key, value)
+            new = hook(self._settings, self.store, self.outlet, key, value)
+        else:
+            new = apply_setting(self._settings, self.outlet, key, value)
         self._settings = new
         if key == SettingKey.SM4_KEY and self._decoder is not None:
             self._decoder.dialect = new.dialect
