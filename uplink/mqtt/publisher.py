@@ -254,7 +254,7 @@ class MqttPublisher:
         self._to_loop(self._on_down, "连接失败 / connection failed (broker unreachable or TLS refused)")
 
     def _paho_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any) -> None:
-        self._to_loop(self._on_down, f"断开 / disconnected ({reason})")
+        self._to_loop(self._on_disconnect, reason)
 
     def _paho_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: ReasonCode, props: Any) -> None:
         self._to_loop(self._on_puback, mid, reason)
@@ -271,6 +271,10 @@ class MqttPublisher:
         self._client.publish(self.topics.availability, "online", qos=1, retain=True)
         self._status_due = self._status is not None
         self._wake.set()
+
+    def _on_disconnect(self, reason: ReasonCode) -> None:
+        if self._connected or self._last_error is None:  # after a refused CONNACK, the refusal says more
+            self._on_down(f"断开 / disconnected ({reason})")
 
     def _on_down(self, why: str) -> None:
         self._connected = False
