@@ -72,6 +72,8 @@ StartLimitIntervalSec=0
 Type=notify
 NotifyAccess=main
 ExecStart={exec_start}
+# SIGHUP makes the agent reload its configuration.
+ExecReload=/bin/kill -HUP $MAINPID
 # READY=1 follows the first poll cycle; dead analyzers can make that slow.
 TimeoutStartSec=120
 # The event loop pings WATCHDOG=1 every 15 s (agent/watchdog.py); a hung loop is killed and restarted.
@@ -93,6 +95,9 @@ WorkingDirectory=/var/lib/das-agent
 UMask=0027
 # ProtectSystem=strict makes the venv read-only: do not try to write .pyc files there.
 Environment=PYTHONDONTWRITEBYTECODE=1
+# Optional DAS_SECRET_<NAME>=… lines (platform passwords, SM4 keys), read by systemd as root: the file can stay
+# root-only (0600) and out of the agent's reach.
+EnvironmentFile=-/etc/das-agent/secrets.env
 
 # Hardening (`systemd-analyze security das-agent`). Serial ports need the real /dev/tty* nodes, so
 # PrivateDevices stays off and the device cgroup admits only the serial majors. CN 1012 moves the agent's own
