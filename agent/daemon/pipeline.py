@@ -1,0 +1,391 @@
+"""Readings → store → statistics → records and alarms → store with their outbox targets.
+
+Order of durability (issue 4): a poll cycle's readings are committed in one transaction *before* the engine
+sees them, and the records and alarm changes of one statistics tick are committed together with their outbox
+items *before* any uplink can see them. So whatever moment the process dies at, the store holds every reading
+the engine ever counted, and every record an uplink ever sent.
+
+Restart (also after SIGKILL) must lose no window and count none twice. `OutletPipeline.resume` rebuilds the
+engine from the store: it finds the end E of the newest stored minute record, starts the engine at the first
+stored minute of E's day (so the open hour and day are made from all their minutes, as they would have been
+live), replays the stored readings since then in time order, and keeps only what the store does not already
+hold. Real-time and state records of the past are not regenerated (they are live values). Alarms are matched
+by identity (kind, outlet, factor, device, start) against those stored, so a replay reopens nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from agent.logs import Flood, event, get_logger
+from agent.model import Alarm, Reading, Record, RecordKind
+from agent.stats import OutletKind, OutletParams, StatsEngine, StatsOutput
+from agent.stats.windows import day_start, hour_window
+from buffer import RecordExistsError, Store, StoreError
+
+__all__ = ["AlarmBook", "OutletPipeline", "ResumeReport", "Routing", "alarm_identity"]
+
+log = get_logger("pipeline")
+
+# RecordKind → the `UploadKinds` switch that governs it on a platform.
+_UPLOAD_SWITCH = {
+    RecordKind.RTD: "rtd",
+    RecordKind.MINUTE: "minute",
+    RecordKind.HOUR: "hour",
+    RecordKind.DAY: "day",
+    RecordKind.RUNTIME_DAY: "runtime",
+    RecordKind.STATE: "state",
+}
+_LIVE_KINDS = frozenset({RecordKind.RTD, RecordKind.STATE})
+_LOOKBACK = (timedelta(hours=2), timedelta(days=2), timedelta(days=8))
+
+AlarmKey = tuple[str, str | None, str | None, str | None, datetime]
+
+
+def alarm_identity(alarm: Alarm) -> AlarmKey:
+    """docs/statistics.md: an alarm is identified by (kind, outlet, factor, device, start)."""
+    return (alarm.kind, alarm.outlet, alarm.factor, alarm.device, alarm.start)
+
+
+class Routing:
+    """Which outbox targets a record or an alarm goes to: platforms by outlet and upload switch, MQTT by kind.
+
+    A platform's switches are read from its effective settings (file + what the platform set by command, e.g.
+    2012 stop real-time upload), refreshed every `refresh_s` real seconds.
+    """
+
+    def __init__(
+        self,
+        platforms: Sequence[Any] = (),
+        mqtt: Sequence[Any] = (),
+        *,
+        store: Store | None = None,
+        refresh_s: float = 10.0,
+        monotonic: Callable[[], float] | None = None,
+    ) -> None:
+        import time
+
+        self.platforms = tuple(platforms)
+        self.mqtt = tuple(mqtt)
+        self.store = store
+        self.refresh_s = refresh_s
+        self._monotonic = monotonic or time.monotonic
+        self._cache: dict[tuple[str, str], tuple[float, Any]] = {}
+        self.manager: Any = None
+
+    def _effective(self, platform: Any, outlet: str) -> Any:
+        if self.store is None:
+            return platform
+        key = (platform.name, outlet)
+        now = self._monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and now - hit[0] < self.refresh_s:
+            return hit[1]
+        try:
+            from uplink.overrides import effective_settings
+
+            settings = effective_settings(platform, self.store, outlet)
+        except Exception as err:  # a broken override must not stop the records
+            event(log, logging.WARNING, "settings_override_failed", target=f"{platform.name}/{outlet}", error=err)
+            settings = platform
+        self._cache[key] = (now, settings)
+        return settings
+
+    def attach(self, manager: Any) -> None:
+        """Let the uplink manager decide platform targets (it knows each session's effective settings and which
+        records only HJ 212-2025 carries) and wake its sessions after a commit."""
+        self.manager = manager
+
+    def wake(self, targets: Iterable[str]) -> None:
+        sessions = getattr(self.manager, "sessions", None) if self.manager is not None else None
+        if sessions:
+            for target in targets:
+                session = sessions.get(target)
+                if session is not None:
+                    session.wake()
+
+    def record_targets(self, record: Record) -> list[str]:
+        switch = _UPLOAD_SWITCH.get(record.kind)
+        if self.manager is not None:
+            out = list(self.manager.targets_for(record))
+        else:
+            out = self._platform_targets(record, switch)
+        return out + self._mqtt_targets(record, switch)
+
+    def _platform_targets(self, record: Record, switch: str | None) -> list[str]:
+        out: list[str] = []
+        for platform in self.platforms:
+            if record.outlet not in platform.mns:
+                continue
+            settings = self._effective(platform, record.outlet)
+            if switch is None or getattr(settings.upload, switch, True):
+                out.append(platform.target(record.outlet))
+        return out
+
+    def _mqtt_targets(self, record: Record, switch: str | None) -> list[str]:
+        out: list[str] = []
+        for broker in self.mqtt:
+            target = broker.target() if callable(broker.target) else broker.target
+            kinds = getattr(broker, "kinds", None)
+            if kinds is not None:  # uplink.mqtt.MqttSettings: by topic kind
+                from uplink.mqtt import RECORD_TOPIC_KIND
+
+                wanted = RECORD_TOPIC_KIND.get(record.kind) in kinds
+            else:  # uplink.settings.MqttSettings: by outlet and upload switch
+                wanted = record.outlet in broker.mns and (switch is None or getattr(broker.upload, switch, True))
+            if wanted:
+                out.append(target)
+        return out
+
+    def enqueue_alarm(self, store: Store, alarm_id: int) -> None:
+        for settings in self.mqtt:
+            if getattr(settings, "kinds", None) is not None:  # only the MQTT target's own settings carry alarms
+                from uplink.mqtt import enqueue_alarm
+
+                enqueue_alarm(store, settings, alarm_id)
+
+
+class AlarmBook:
+    """Alarm identity → stored id, so an alarm emitted on open and again on close is one row."""
+
+    def __init__(self, store: Store, routing: Routing | None = None) -> None:
+        self.store = store
+        self.routing = routing
+        self._ids: dict[AlarmKey, int] = {}
+        self._closed: set[AlarmKey] = set()
+
+    def load(self, since: datetime | None = None, until: datetime | None = None) -> None:
+        """Active alarms, plus every alarm active in [since, until) (so a replay recognises closed ones)."""
+        for stored in self.store.active_alarms():
+            self._ids[alarm_identity(stored.alarm)] = stored.id
+        if since is not None and until is not None and until > since:
+            for stored in self.store.alarms(since, until):
+                key = alarm_identity(stored.alarm)
+                self._ids[key] = stored.id
+                if stored.alarm.end is not None:
+                    self._closed.add(key)
+
+    def active(self) -> int:
+        return len(self._ids) - len(self._closed)
+
+    def apply(self, alarm: Alarm) -> int | None:
+        """Store an open or close event (inside the caller's transaction); None when it changed nothing."""
+        key = alarm_identity(alarm)
+        known = self._ids.get(key)
+        if alarm.end is None:
+            if known is not None:
+                return None
+            self._ids[key] = alarm_id = self.store.open_alarm(alarm)
+        else:
+            if key in self._closed:
+                return None
+            if known is None:
+                self._ids[key] = alarm_id = self.store.open_alarm(alarm)
+            else:
+                alarm_id = known
+                self.store.close_alarm(alarm_id, alarm.end, alarm.detail)
+            self._closed.add(key)
+        if self.routing is not None:
+            self.routing.enqueue_alarm(self.store, alarm_id)
+        return alarm_id
+
+
+@dataclass(frozen=True, slots=True)
+class ResumeReport:
+    outlet: str
+    start: datetime | None  # where the engine starts; None = nothing stored, fresh start
+    readings: int = 0
+    new_records: int = 0
+    kept_records: int = 0
+
+
+class OutletPipeline:
+    """The statistics of one outlet between the store and the uplinks."""
+
+    def __init__(
+        self,
+        params: OutletParams,
+        feeds: Mapping[tuple[str, str], str],
+        store: Store,
+        routing: Routing,
+        alarms: AlarmBook,
+        *,
+        close_delay_s: float = 10.0,
+    ) -> None:
+        self.params = params
+        self.outlet = params.outlet
+        self.feeds = dict(feeds)
+        self.devices = tuple(dict.fromkeys(device for device, _ in self.feeds))
+        self.store = store
+        self.routing = routing
+        self.alarms = alarms
+        self.close_delay_s = close_delay_s
+        self.engine: StatsEngine | None = None
+        self.latest: dict[RecordKind, Record] = {}
+        self.records_stored = 0
+        self.alarms_changed = 0
+        self._flood = Flood(log)
+        self._targets: dict[int, list[str]] = {}
+
+    # -- start ---------------------------------------------------------------------------------------------
+    def _last_minute_end(self, now: datetime) -> datetime | None:
+        step = timedelta(minutes=self.params.min_interval)
+        for back in _LOOKBACK:
+            # Stored minutes may lie ahead of `now` after a 1012 set the clock back: look a day forward too.
+            found = self.store.records(self.outlet, RecordKind.MINUTE, now - back, now + timedelta(days=1))
+            if found:
+                return found[-1].data_time + step
+        return None
+
+    def _first_minute_since(self, begin: datetime, end: datetime) -> datetime | None:
+        found = self.store.records(self.outlet, RecordKind.MINUTE, begin, end)
+        return found[0].data_time if found else None
+
+    def _lookback(self) -> timedelta:
+        """Water batch analyzers carry their last measurement into the next hours (`batch_carry`)."""
+        if self.params.kind is OutletKind.WATER and any(f.batch for f in self.params.factors):
+            return timedelta(minutes=max(120, self.params.batch_cycle_min))
+        return timedelta(0)
+
+    def resume(self, now: datetime) -> ResumeReport:
+        """Build the engine, replaying stored readings so that no window is lost or counted twice."""
+        last_end = self._last_minute_end(now)
+        if last_end is None:
+            self.engine = StatsEngine(self.params, close_delay_s=self.close_delay_s)
+            return ResumeReport(self.outlet, None)
+        day = day_start(last_end)
+        first = self._first_minute_since(day - self._lookback(), last_end) or last_end
+        start = min(first, last_end)
+        self.engine = StatsEngine(self.params, start=start, close_delay_s=self.close_delay_s)
+        self.alarms.load(start, now + timedelta(days=1))
+        stored = {
+            (s.kind, s.data_time)
+            for kind in (RecordKind.MINUTE, RecordKind.HOUR, RecordKind.DAY, RecordKind.RUNTIME_DAY)
+            for s in self.store.records(self.outlet, kind, start, now + timedelta(days=1))
+        }
+        out = StatsOutput()
+        count = 0
+        t = start
+        while t < now:
+            chunk_end = min(hour_window(t).end, now)
+            batch: list[Reading] = []
+            for (device, stored_code), code in self.feeds.items():
+                batch += self._recode(self.store.readings(device, stored_code, t, chunk_end), code)
+            batch.sort(key=lambda r: r.time)
+            for reading in batch:
+                out.extend(self.engine.advance(reading.time))
+                self.engine.add(reading)
+            count += len(batch)
+            t = chunk_end
+        out.extend(self.engine.advance(now))
+        fresh = [r for r in out.records if r.kind not in _LIVE_KINDS and (r.kind, r.data_time) not in stored]
+        kept = sum(1 for r in out.records if (r.kind, r.data_time) in stored)
+        self._commit(fresh, out.alarms)
+        report = ResumeReport(self.outlet, start, count, len(fresh), kept)
+        event(
+            log,
+            logging.INFO,
+            "stats_resumed",
+            "统计已从存储恢复 / statistics resumed from the store",
+            outlet=self.outlet,
+            start=start.isoformat(sep=" "),
+            readings=count,
+            new_records=len(fresh),
+            already_stored=kept,
+        )
+        return report
+
+    # -- run -----------------------------------------------------------------------------------------------
+    @staticmethod
+    def _recode(readings: list[Reading], code: str) -> list[Reading]:
+        return [r if r.factor == code else replace(r, factor=code) for r in readings]
+
+    def add(self, readings: Iterable[Reading]) -> None:
+        """Feed readings that are already committed to the store (those this outlet takes, under its codes)."""
+        if self.engine is None:
+            self.engine = StatsEngine(self.params, close_delay_s=self.close_delay_s)
+        for reading in readings:
+            code = self.feeds.get((reading.device, reading.factor))
+            if code is None:
+                continue
+            self.engine.add(reading if code == reading.factor else replace(reading, factor=code))
+
+    def tick(self, now: datetime) -> int:
+        """Close the windows the clock has passed; commit their records and alarms. Returns records stored."""
+        if self.engine is None:
+            self.engine = StatsEngine(self.params, close_delay_s=self.close_delay_s)
+        out = self.engine.advance(now)
+        return self._commit(out.records, out.alarms)
+
+    def flush(self, now: datetime) -> int:
+        """Shutdown: close every window that is complete at `now` (polling has stopped, nothing is in flight)."""
+        if self.engine is None:
+            return 0
+        out = self.engine.flush(now)
+        return self._commit(out.records, out.alarms)
+
+    def _commit(self, records: Sequence[Record], alarms: Sequence[Alarm]) -> int:
+        if not records and not alarms:
+            return 0
+        stored = 0
+        with self.store.transaction():
+            for record in records:
+                if self._put(record):
+                    stored += 1
+            for alarm in alarms:
+                try:
+                    if self.alarms.apply(alarm) is not None:
+                        self.alarms_changed += 1
+                except StoreError as err:  # one bad alarm must not cost the records of the tick
+                    event(log, logging.ERROR, "alarm_not_stored", outlet=self.outlet, kind=alarm.kind, error=err)
+        for record in records:
+            self.latest[record.kind] = record
+        self.routing.wake({t for r in records for t in self._targets.pop(id(r), ())})
+        self.records_stored += stored
+        return stored
+
+    def _put(self, record: Record) -> bool:
+        try:
+            targets = self.routing.record_targets(record)
+            self.store.put_record(record, targets)
+            self._targets[id(record)] = targets
+            return True
+        except RecordExistsError:
+            # A window closed twice would be a bug in resume; keep the first (already uploaded) and say so.
+            self._flood.fail(
+                f"exists:{self.outlet}:{record.kind}",
+                "record_exists",
+                "记录已存在, 保留原记录 / record already stored, kept the first",
+                level=logging.WARNING,
+                outlet=self.outlet,
+                kind=record.kind.value,
+                data_time=record.data_time.isoformat(sep=" "),
+            )
+            return False
+        except StoreError as err:
+            event(
+                log,
+                logging.ERROR,
+                "record_not_stored",
+                outlet=self.outlet,
+                kind=record.kind.value,
+                data_time=record.data_time.isoformat(sep=" "),
+                error=err,
+            )
+            return False
+
+    def status(self) -> Mapping[str, object]:
+        engine = self.engine
+        return {
+            "outlet": self.outlet,
+            "kind": self.params.kind.value,
+            "devices": list(self.devices),
+            "records_stored": self.records_stored,
+            "alarms_changed": self.alarms_changed,
+            "dropped_late": engine.dropped_late if engine else 0,
+            "latest": {k.value: r.data_time.isoformat(sep=" ") for k, r in self.latest.items()},
+        }

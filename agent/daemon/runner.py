@@ -1,0 +1,265 @@
+"""`das run`: one asyncio process that owns the links, polls, computes, stores and uploads.
+
+Subsystems are entered on one `AsyncExitStack` (style.md §5.3): the store first and out last, then the site
+(links, poll loops, statistics, uplinks). SIGTERM/SIGINT set one stop event and the site is stopped in stages
+(agent/daemon/site.py); SIGHUP reloads: the new file is loaded and checked first, and only if it is valid is the
+running site stopped and the new one started on the same store (a file that does not validate is logged with
+its reason and the running site keeps going).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from agent.daemon.clock import AgentClock
+from agent.daemon.plan import SitePlan, plan_from_config
+from agent.daemon.site import Site
+from agent.logs import event, get_logger
+from buffer import Store
+
+__all__ = ["RunOptions", "run", "run_async"]
+
+log = get_logger("daemon")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    config_path: Path
+    clock_speed: float = 1.0
+    clock_start: datetime | None = None
+    clock_anchor: float | None = None
+    state_dir: Path | None = None
+    stop_budget_s: float = 10.0
+    status_every_s: float = 10.0
+
+
+def load_plan(options: RunOptions) -> SitePlan:
+    """Load and check the config file and build the plan; raises `agent.config.ConfigError` when invalid."""
+    from agent.config import load_config
+
+    return plan_from_config(load_config(options.config_path), state_dir=options.state_dir)
+
+
+def _uplinks(site: Site) -> Any:
+    """The uplink manager for the site's platforms (None without platforms)."""
+    if not site.plan.platforms:
+        return None
+    from agent.stats import decimals
+    from uplink.manager import UplinkManager
+    from uplink.services import Services
+
+    manager = UplinkManager(
+        site.plan.platforms,
+        site.store,
+        clock=site.clock,
+        timer=site.clock.real_timer,
+        services=Services(clock=site.clock, live=site.services, devices=site.services),
+        decimals={o.name: decimals(o.params) for o in site.plan.outlets},
+    )
+    site.routing.attach(manager)
+    return _ManagerHandle(manager)
+
+
+class _ManagerHandle:
+    """Adapts `UplinkManager` (sync start, `stop(budget)`) to the site's start/stop/status calls."""
+
+    def __init__(self, manager: Any) -> None:
+        self.manager = manager
+
+    async def start(self) -> None:
+        self.manager.start()
+
+    async def stop(self, budget: float) -> None:
+        await self.manager.stop(budget)
+
+    def status(self) -> list[dict[str, Any]]:
+        from dataclasses import asdict
+
+        out = []
+        for s in self.manager.status():
+            row = asdict(s)
+            out.append({k: (v.isoformat(sep=" ") if isinstance(v, datetime) else v) for k, v in row.items()})
+        return out
+
+
+class Daemon:
+    def __init__(self, options: RunOptions, plan: SitePlan) -> None:
+        self.options = options
+        self.plan = plan
+        self.clock = AgentClock(speed=options.clock_speed, start=options.clock_start, anchor=options.clock_anchor)
+        self.stop_event = asyncio.Event()
+        self.reload_event = asyncio.Event()
+        self.site: Site | None = None
+        self.store: Store | None = None
+        self.notifier = _notifier()
+
+    def _open_store(self, plan: SitePlan) -> Store:
+        plan.store_path.parent.mkdir(parents=True, exist_ok=True)
+        return Store(plan.store_path, clock=self.clock.now, policy=plan.retention)
+
+    def _ready(self) -> None:
+        if self.notifier is not None and self.site is not None:
+            self.notifier.ready(self.site.status_line())
+
+    async def _start_site(self, plan: SitePlan) -> Site:
+        assert self.store is not None
+        site = Site(plan, self.store, self.clock, on_ready=self._ready, uplink_factory=_uplinks)
+        self.site = site
+        await site.start()
+        if site.uplinks is not None:
+            now = self.clock.now()
+            for outlet in site.pipelines:
+                with contextlib.suppress(Exception):
+                    site.uplinks.manager.report_restart(outlet, now, now)  # 2081 (C.37)
+        return site
+
+    async def serve(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig, handler in ((signal.SIGTERM, self.stop_event.set), (signal.SIGINT, self.stop_event.set)):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, handler)
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(signal.SIGHUP, self.reload_event.set)
+        event(
+            log,
+            logging.INFO,
+            "agent_starting",
+            "数采仪启动 / agent starting",
+            config=str(self.options.config_path),
+            store=str(self.plan.store_path),
+            pid=os.getpid(),
+            clock=self.clock.now().isoformat(sep=" ", timespec="seconds"),
+            speed=self.clock.speed,
+        )
+        async with AsyncExitStack() as stack:
+            self.store = self._open_store(self.plan)
+            stack.callback(lambda: self.store.close() if self.store is not None else None)
+            watchdog = _watchdog(self.notifier)
+            if watchdog is not None:
+                stack.callback(watchdog.cancel)
+            await self._start_site(self.plan)
+            stack.push_async_callback(self._stop_site)
+            status_task = asyncio.create_task(self._status_loop(), name="status")
+            stack.callback(status_task.cancel)
+            while not self.stop_event.is_set():
+                waiters = [asyncio.create_task(self.stop_event.wait()), asyncio.create_task(self.reload_event.wait())]
+                await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+                for w in waiters:
+                    w.cancel()
+                if self.reload_event.is_set() and not self.stop_event.is_set():
+                    self.reload_event.clear()
+                    await self._reload()
+            event(log, logging.INFO, "agent_stopping", "数采仪停止中 / agent stopping")
+            if self.notifier is not None:
+                self.notifier.stopping("stopping")
+        event(log, logging.INFO, "agent_stopped", "数采仪已停止 / agent stopped, store closed")
+        return 0
+
+    async def _stop_site(self) -> None:
+        if self.site is not None:
+            site, self.site = self.site, None
+            await site.stop(budget_s=self.options.stop_budget_s)
+            with contextlib.suppress(Exception):
+                self._write_status({**site.status(), "stopped": True})
+
+    async def _reload(self) -> None:
+        from agent.config import ConfigError
+
+        try:
+            plan = load_plan(self.options)
+        except (ConfigError, OSError, ValueError) as err:
+            event(
+                log,
+                logging.ERROR,
+                "reload_refused",
+                "新配置无效, 继续使用当前配置 / new configuration invalid, keeping the running one",
+                reason=str(err).replace("\n", "; "),
+            )
+            return
+        event(log, logging.INFO, "reloading", "重新加载配置 / reloading configuration", site=plan.name)
+        await self._stop_site()
+        if plan.store_path != self.plan.store_path and self.store is not None:
+            self.store.close()
+            self.store = self._open_store(plan)
+        self.plan = plan
+        await self._start_site(plan)
+        event(log, logging.INFO, "reloaded", "配置已重新加载 / configuration reloaded", site=plan.name)
+
+    async def _status_loop(self) -> None:
+        """Every few seconds: the status snapshot to `status.json` beside the store, and systemd's STATUS line."""
+        while True:
+            await asyncio.sleep(self.options.status_every_s)
+            site = self.site
+            if site is None:
+                continue
+            try:
+                self._write_status(site.status())
+                if self.notifier is not None:
+                    self.notifier.status(site.status_line())
+            except Exception as err:  # a status file must never stop the agent
+                event(log, logging.WARNING, "status_failed", error=err)
+
+    def _write_status(self, snapshot: dict[str, Any]) -> None:
+        path = self.plan.store_path.parent / "status.json"
+        tmp = path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(snapshot, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+        tmp.replace(path)
+
+
+def _notifier() -> Any:
+    try:
+        from agent.sdnotify import SdNotifier
+    except ImportError:
+        return None
+    return SdNotifier.from_env()
+
+
+def _watchdog(notifier: Any) -> asyncio.Task[None] | None:
+    if notifier is None:
+        return None
+    try:
+        from agent.watchdog import start_watchdog
+    except ImportError:
+        return None
+    return start_watchdog(notifier=notifier)
+
+
+async def run_async(options: RunOptions, *, on_error: Callable[[str], None] | None = None) -> int:
+    from agent.config import ConfigError
+
+    try:
+        plan = load_plan(options)
+    except (ConfigError, OSError) as err:
+        (on_error or (lambda text: event(log, logging.ERROR, "config_invalid", reason=text)))(str(err))
+        return 2
+    return await Daemon(options, plan).serve()
+
+
+def run(
+    config_path: Path | str,
+    clock_speed: float = 1.0,
+    clock_start: datetime | None = None,
+    *,
+    clock_anchor: float | None = None,
+    state_dir: Path | None = None,
+) -> int:
+    """Run the agent until SIGTERM/SIGINT; returns the exit code."""
+    options = RunOptions(
+        Path(config_path),
+        clock_speed=clock_speed,
+        clock_start=clock_start,
+        clock_anchor=clock_anchor,
+        state_dir=state_dir,
+    )
+    return asyncio.run(run_async(options))
