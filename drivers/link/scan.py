@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from drivers.clock import Clock
+from drivers.errors import LinkDown
 from drivers.link.owner import LinkOwner
 from drivers.link.params import DeviceTiming, SerialParams, TcpParams
 
@@ -91,18 +92,32 @@ async def scan_serial(
 ) -> list[Found]:
     """Every (baud, parity) in turn; with `stop_at_first_line`, stop after the first setting that found any."""
     found: list[Found] = []
+    failures: list[LinkDown] = []
     chosen = [p for p in (probes if probes is not None else load_probes()) if p.transport in ("serial", "both")]
+    steps = sum(p.steps(options) for p in chosen)
     for baud in bauds:
         for parity in parities:
             params = SerialParams(port=port, baudrate=baud, parity=parity, stopbits=1)
             link = LinkOwner(params, clock=clock, default_timing=_timing(options))
+            done = 0
+
+            def step(n: int) -> None:
+                nonlocal done
+                done += n
+                progress(n)
+
             try:
                 for probe in chosen:
-                    found += await probe.run(link, params, options, progress)
+                    found += await probe.run(link, params, options, step)
+            except LinkDown as err:  # e.g. a line setting the port refuses: try the others
+                failures.append(err)
+                progress(max(0, steps - done))
             finally:
                 await link.close()
             if stop_at_first_line and found:
                 return found
+    if failures and len(failures) == len(bauds) * len(parities):
+        raise failures[0]
     return found
 
 

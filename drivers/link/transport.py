@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import termios
 from typing import Protocol
 
 import serial
@@ -88,8 +89,9 @@ class SerialTransport:
                 write_timeout=2.0,
                 exclusive=True,
             )
-        except (serial.SerialException, OSError, ValueError) as err:
-            raise LinkDown(f"串口打开失败 / cannot open {p.port}: {err}") from err
+        except (serial.SerialException, OSError, ValueError, termios.error) as err:
+            # termios.error: the port refuses the line settings (a pty refuses parity, see hil/sim/servers.py)
+            raise LinkDown(f"串口打开失败 / cannot open {p.port} at {p.line}: {err}") from err
         self.rx = RxBuffer()
         self._port = port
         asyncio.get_running_loop().add_reader(port.fileno(), self._readable)

@@ -32,13 +32,9 @@ class ModbusProbe:
     ) -> list[Found]:
         found: list[Found] = []
         line = params.line if isinstance(params, SerialParams) else ""
-        for index, unit in enumerate(options.units):
+        for unit in options.units:
             device = ModbusDevice(link, unit, framing=self.framing, key=f"scan#{unit}")
-            try:
-                detail = await self._probe(device)
-            except LinkDown:
-                progress(len(options.units) - index)  # the rest cannot be tried on a dead link
-                raise
+            detail = await self._probe(device)  # LinkDown propagates: the scanner accounts for the rest
             progress(1)
             if detail is not None:
                 found.append(Found(self.name, link.endpoint, str(unit), line, detail, {"unit": unit}))

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import struct
+import termios
 
 import serial
 
@@ -124,6 +126,7 @@ class RtuPtyServer:
         bits_per_char: int = 10,
         turnaround: float = 0.002,
         timed: bool = True,
+        peer: str | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.bus = bus
@@ -132,11 +135,30 @@ class RtuPtyServer:
         self.char_time = bits_per_char / baudrate
         self.turnaround = turnaround
         self.timed = timed
+        self.peer = peer
         self.clock = clock or MonotonicClock()
+        self.mismatched = 0
         self._task: asyncio.Task[None] | None = None
         self.frames = 0
         self.parser = RtuRequestParser()
         self._port: serial.Serial | None = None
+
+    def _peer_matches(self) -> bool:
+        """Whether the master's end of the pty pair is set to our baud rate.
+
+        A pty pair carries bytes whatever the line settings, so to emulate a wrong baud rate (what `das scan`
+        must cope with) the simulator reads the master end's termios and stays silent on a mismatch. Parity
+        cannot be emulated this way: the Linux pty driver clears PARENB (and may refuse it with EINVAL).
+        """
+        try:
+            fd = os.open(self.peer or "", os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+        except OSError:
+            return True
+        try:
+            ispeed = termios.tcgetattr(fd)[4]
+        finally:
+            os.close(fd)
+        return ispeed == getattr(termios, f"B{self.baudrate}", None)
 
     def inject(self, data: bytes) -> None:
         """Put bytes on the bus unasked (noise, a foreign master): the driver must survive it."""
@@ -208,6 +230,10 @@ class RtuPtyServer:
                 continue
             if isinstance(item, BaseException):
                 raise item
+            if self.peer is not None and not self._peer_matches():
+                self.mismatched += 1  # wrong baud/parity: a real slave sees only framing errors
+                parser.silence()
+                continue
             for unit, pdu, size in parser.feed(item):
                 self.frames += 1
                 reply = self.bus.respond(unit, pdu)
