@@ -175,6 +175,7 @@ def parse_config(
     _raise(source, problems, lines, _secret_values(config))
     config._profiles = profiles
     config._source = source
+    config._secret_sources = dict(resolver.used)
     return config
 
 

@@ -33,6 +33,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 
 from agent.config.factors import FACTORS
+from agent.config.glossary import LABELS
 from agent.config.secrets import SecretError, SecretResolver
 from agent.stats.params import EquipmentParams, FactorParams, OutletParams
 from buffer.errors import BadValueError
@@ -106,7 +107,8 @@ def _mirror(model: type[BaseModel], name: str, doc: str, skip: set[str]) -> type
             annotation = Secret | None if optional else Secret
             if not optional and isinstance(field.default, str):
                 copy = FieldInfo.merge_field_infos(field, default=SecretStr(field.default))
-            copy = FieldInfo.merge_field_infos(copy, description=(field.description or key) + _SECRET_NOTE)
+            zh, en = LABELS.get(key, (key, key))
+            copy = FieldInfo.merge_field_infos(copy, description=(field.description or f"{zh} / {en}") + _SECRET_NOTE)
         fields[key] = (annotation, copy)
     return create_model(name, __base__=_Model, __doc__=doc, **fields)
 
@@ -316,10 +318,12 @@ class SiteConfig(_Model):
     version: Literal[1] = Field(
         CONFIG_VERSION, title="格式版本 Version", description="配置格式版本 / configuration format version"
     )
-    site: SiteInfo
-    store: StoreConfig = StoreConfig()
-    retention: RetentionConfig = RetentionConfig()
-    statistics: StatisticsConfig = Field(default_factory=StatisticsConfig)  # type: ignore[arg-type]
+    site: SiteInfo = Field(description="站点 / the site")
+    store: StoreConfig = Field(StoreConfig(), description="数据存储 / the SQLite store")
+    retention: RetentionConfig = Field(RetentionConfig(), description="数据保存期限 / how long data is kept")
+    statistics: StatisticsConfig = Field(  # type: ignore[valid-type]
+        default_factory=StatisticsConfig, description="统计设置 (各排放口共用) / statistics settings shared by outlets"
+    )
     links: dict[str, LinkConfig] = Field(description="通讯链路 / serial ports and TCP endpoints")
     devices: dict[str, DeviceConfig] = Field(description="设备 / devices: profile, link, address, point settings")
     outlets: dict[str, OutletConfig] = Field(description="排放口 / outlets (monitoring points)")
@@ -330,6 +334,7 @@ class SiteConfig(_Model):
 
     _profiles: dict[str, Profile] = PrivateAttr(default_factory=dict)
     _source: str = PrivateAttr("")
+    _secret_sources: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @field_validator("links", "devices", "outlets", "platforms", "mqtt")
     @classmethod
@@ -358,6 +363,11 @@ class SiteConfig(_Model):
     def profiles(self) -> dict[str, Profile]:
         """Device name → its loaded profile (filled by `load_config`)."""
         return dict(self._profiles)
+
+    @property
+    def secret_sources(self) -> dict[str, str]:
+        """Secret name → where it came from (`$DAS_SECRET_…` or the secrets file); never the value."""
+        return dict(self._secret_sources)
 
     @property
     def source(self) -> str:
