@@ -15,7 +15,19 @@ app = typer.Typer(
 )
 
 # Modules that add commands to `app`; each one owns its own sub-commands.
-_COMMAND_MODULES = ("packet", "platform", "demo", "drivers", "recompute", "scan", "devices", "uplink", "run", "service")
+_COMMAND_MODULES = (
+    "packet",
+    "platform",
+    "demo",
+    "drivers",
+    "recompute",
+    "scan",
+    "devices",
+    "uplink",
+    "run",
+    "service",
+    "config",
+)
 
 
 def _load_commands() -> None:
