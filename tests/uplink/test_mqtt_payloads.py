@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from uplink.mqtt import (
     label_for,
     record_targets,
 )
-from uplink.mqtt.payloads import envelope, iso_time, payload_body, record_body
+from uplink.mqtt.payloads import envelope, iso_time, payload_body, record_body, status_body
 
 T0 = datetime(2024, 6, 1, 8, 40)
 
@@ -62,9 +63,10 @@ def test_record_payload_is_the_documented_json(store: Store) -> None:
     stored = store.get_stored_record(record_id)
     assert stored is not None
     body = record_body(stored, s, {"outlet1": {"national": "010000A8900016F000169DC0"}})
-    message = json.loads(envelope(item, body))
+    message = json.loads(envelope(item, body, s))
     assert message == {
         "id": item.id,
+        "enqueued_at": "2024-06-01T09:00:00+08:00",
         "attempt": 1,
         "site": "plant-a",
         "outlet": "outlet1",
@@ -112,11 +114,13 @@ def test_resend_carries_the_same_id_and_a_higher_attempt(store: Store) -> None:
     (item,) = store.pending(s.target)
     store.mark_sent(item.id)
     (again,) = store.pending(s.target)
-    first, second = json.loads(envelope(item, {"x": 1})), json.loads(envelope(again, {"x": 1}))
+    first, second = json.loads(envelope(item, {"x": 1}, s)), json.loads(envelope(again, {"x": 1}, s))
     assert (first["id"], first["attempt"]) == (item.id, 1)
     assert (second["id"], second["attempt"]) == (item.id, 2)
-    # A body cannot overwrite the dedupe key.
-    assert json.loads(envelope(item, {"id": "spoofed", "attempt": 9}))["id"] == item.id
+    assert first["enqueued_at"] == second["enqueued_at"] == "2024-06-01T09:00:00+08:00"
+    # A body cannot overwrite the envelope.
+    spoofed = json.loads(envelope(item, {"id": "spoofed", "attempt": 9, "enqueued_at": "x"}, s))
+    assert (spoofed["id"], spoofed["attempt"], spoofed["enqueued_at"]) == (item.id, 1, first["enqueued_at"])
 
 
 def test_topics_per_kind_and_zone_setting() -> None:
@@ -187,6 +191,13 @@ def test_labels_merge_field_by_field() -> None:
     assert merged == FactorLabel(name_zh="二氧化硫", name_en="SO2", unit="μmol/mol", cou_unit="kg")
     assert label_for("x1", {}) is None
     assert label_for("x1", {"x1": FactorLabel(name_en="stack temp")}) == FactorLabel(name_en="stack temp")
+    # The site's table (passed by the agent) replaces the built-in one; the target's settings still win.
+    site = {"a21026": FactorLabel(name_zh="二氧化硫", name_en="sulphur dioxide", unit="mg/m3")}
+    assert label_for("a21026", {}, site) == site["a21026"]
+    assert label_for("a34013", {}, site) is None
+    assert label_for("a21026", {"a21026": FactorLabel(name_en="SO2")}, site) == FactorLabel(
+        name_zh="二氧化硫", name_en="SO2", unit="mg/m3"
+    )
 
 
 def test_alarm_open_and_clear_are_two_messages(store: Store) -> None:
@@ -197,9 +208,10 @@ def test_alarm_open_and_clear_are_two_messages(store: Store) -> None:
     cleared = enqueue_alarm(store, s, alarm_id)
     items = {item.id: item for item in store.pending(s.target)}
     assert opened is not None and cleared is not None and set(items) == {opened, cleared}
-    first = json.loads(envelope(items[opened], payload_body(items[opened])))
+    first = json.loads(envelope(items[opened], payload_body(items[opened]), s))
     assert first == {
         "id": opened,
+        "enqueued_at": "2024-06-01T09:00:00+08:00",
         "attempt": 1,
         "site": "plant-a",
         "alarm_id": alarm_id,
@@ -216,7 +228,7 @@ def test_alarm_open_and_clear_are_two_messages(store: Store) -> None:
         "name_en": "SO2",
         "unit": "mg/m3",
     }
-    second = json.loads(envelope(items[cleared], payload_body(items[cleared])))
+    second = json.loads(envelope(items[cleared], payload_body(items[cleared]), s))
     assert (second["state"], second["end"]) == ("cleared", "2024-06-01T09:10:00+08:00")
     assert Topics(s).payload("alarm") == "das/plant-a/alarm"
     assert enqueue_alarm(store, settings(name="quiet", kinds=["hour"]), alarm_id) is None
@@ -236,3 +248,44 @@ def test_unreadable_tls_files_fail_at_build_time(tmp_path: Path) -> None:
     s = settings(tls=MqttTls(ca_certs=tmp_path / "missing-ca.pem"))
     with pytest.raises(MqttConfigError, match=r"missing-ca\.pem"):
         build_client(s)
+
+
+def _doc_examples() -> dict[str, object]:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "mqtt.md").read_text(encoding="utf-8")
+    found = re.findall(r"<!-- example: (\w+) -->\n```json\n(.*?)```", text, flags=re.S)
+    return {name: json.loads(body) for name, body in found}
+
+
+def test_the_examples_in_docs_mqtt_md_are_what_the_code_publishes(tmp_path: Path) -> None:
+    """docs/mqtt.md is the consumers' contract: its JSON examples are rebuilt here from their inputs."""
+    examples = _doc_examples()
+    assert set(examples) == {"record", "alarm", "status"}
+    s = settings(factors={"a00000": FactorLabel(unit="m3/h", cou_unit="m3")})
+    with Store(tmp_path / "doc.sqlite", clock=lambda: datetime(2024, 6, 1, 9, 0, 5)) as store:
+        record = Record(
+            outlet="outlet1",
+            kind=RecordKind.HOUR,
+            data_time=datetime(2024, 6, 1, 8, 0),
+            factors=(
+                FactorValues(
+                    "a21026", {"Cou": 0.52, "Min": 10.1, "Avg": 12.3, "Max": 14.2, "ZsAvg": 15.8, "Flag": "N"}, 58
+                ),
+                FactorValues("a19001", {"Min": 7.9, "Avg": 8.4, "Max": 9.0, "Flag": "N"}, 58),
+                FactorValues(
+                    "a00000", {"Cou": 43200.0, "Min": 11800.0, "Avg": 12000.0, "Max": 12300.0, "Flag": "N"}, 58
+                ),
+            ),
+        )
+        record_id = store.put_record(record, targets=[s.target])
+        (item,) = store.pending(s.target)
+        stored = store.get_stored_record(record_id)
+        assert stored is not None
+        mns = {"outlet1": {"national": "010000A8900016F000169DC0", "province": "33010000000001"}}
+        assert json.loads(envelope(item, record_body(stored, s, mns), s)) == examples["record"]
+
+        detail = "二氧化硫 SO2 超标 / above limit: 38.2 > 35 mg/m3"
+        alarm_id = store.open_alarm(Alarm("over_limit", datetime(2024, 6, 1, 8, 41), detail, "outlet1", "a21026"))
+        alarm_item = store.get_outbox_item(enqueue_alarm(store, s, alarm_id) or 0)
+        assert alarm_item is not None
+        assert json.loads(envelope(alarm_item, payload_body(alarm_item), s)) == examples["alarm"]
+    assert status_body({"state": "running"}, s, datetime(2024, 6, 1, 9, 0, 5)) == examples["status"]

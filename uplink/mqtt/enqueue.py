@@ -7,12 +7,12 @@ so what is published is the alarm as it stood when it was opened or cleared, eac
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from agent.model import RecordKind
 from buffer import Store, UnknownItemError
 from uplink.mqtt.payloads import RECORD_TOPIC_KIND, alarm_body, dumps
-from uplink.mqtt.settings import MqttSettings
+from uplink.mqtt.settings import FactorLabel, MqttSettings
 
 __all__ = ["enqueue_alarm", "record_targets"]
 
@@ -23,7 +23,9 @@ def record_targets(targets: Iterable[MqttSettings], kind: RecordKind) -> list[st
     return [s.target for s in targets if topic_kind in s.kinds]
 
 
-def enqueue_alarm(store: Store, settings: MqttSettings, alarm_id: int) -> int | None:
+def enqueue_alarm(
+    store: Store, settings: MqttSettings, alarm_id: int, labels: Mapping[str, FactorLabel] | None = None
+) -> int | None:
     """Enqueue the alarm's current state for this target; None when the target does not carry alarms."""
     if "alarm" not in settings.kinds:
         return None
@@ -33,7 +35,7 @@ def enqueue_alarm(store: Store, settings: MqttSettings, alarm_id: int) -> int | 
     alarm = stored.alarm
     return store.enqueue(
         settings.target,
-        payload=dumps(alarm_body(stored, settings)),
+        payload=dumps(alarm_body(stored, settings, labels)),
         kind="alarm",
         data_time=alarm.start if alarm.end is None else alarm.end,
     )

@@ -64,9 +64,12 @@ STANDARD_FACTORS: Mapping[str, FactorLabel] = MappingProxyType(
 )
 
 
-def label_for(code: str, overrides: Mapping[str, FactorLabel]) -> FactorLabel | None:
-    """The label of a code: the configured one field by field over the built-in one; None when neither knows it."""
-    base = STANDARD_FACTORS.get(code)
+def label_for(
+    code: str, overrides: Mapping[str, FactorLabel], table: Mapping[str, FactorLabel] | None = None
+) -> FactorLabel | None:
+    """The label of a code: `overrides` (the target's settings) field by field over `table` (the site's table
+    when the agent passes one, else the built-in one); None when neither knows the code."""
+    base = (STANDARD_FACTORS if table is None else table).get(code)
     mine = overrides.get(code)
     if mine is None:
         return base

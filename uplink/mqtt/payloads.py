@@ -95,8 +95,10 @@ def iso_time(value: datetime | None, settings: MqttSettings) -> str | None:
     return value.isoformat()
 
 
-def _labels(code: str | None, labels: Mapping[str, FactorLabel], *, with_cou: bool) -> dict[str, str]:
-    label = label_for(code, labels) if code else None
+def _labels(
+    code: str | None, settings: MqttSettings, table: Mapping[str, FactorLabel] | None, *, with_cou: bool
+) -> dict[str, str]:
+    label = label_for(code, settings.factors, table) if code else None
     if label is None:
         return {}
     out = {"name_zh": label.name_zh, "name_en": label.name_en, "unit": label.unit}
@@ -106,13 +108,19 @@ def _labels(code: str | None, labels: Mapping[str, FactorLabel], *, with_cou: bo
 
 
 def record_body(
-    stored: StoredRecord, settings: MqttSettings, mns: Mapping[str, Mapping[str, str]] | None = None
+    stored: StoredRecord,
+    settings: MqttSettings,
+    mns: Mapping[str, Mapping[str, str]] | None = None,
+    labels: Mapping[str, FactorLabel] | None = None,
 ) -> dict[str, Any]:
-    """The JSON object of one stored record (without the per-send `id`/`attempt`, see `envelope`)."""
+    """The JSON object of one stored record (without the per-send `id`/`attempt`, see `envelope`).
+
+    `mns`: outlet → {platform: MN}; `labels`: the site's factor table (default: the built-in one).
+    """
     record = stored.record
     factors: dict[str, Any] = {}
     for group in record.factors:
-        entry: dict[str, Any] = _labels(group.factor, settings.factors, with_cou="Cou" in group.values)
+        entry: dict[str, Any] = _labels(group.factor, settings, labels, with_cou="Cou" in group.values)
         entry.update(group.values)
         entry["count"] = group.count
         factors[group.factor] = entry
@@ -133,7 +141,9 @@ def record_body(
     return body
 
 
-def alarm_body(stored: StoredAlarm, settings: MqttSettings) -> dict[str, Any]:
+def alarm_body(
+    stored: StoredAlarm, settings: MqttSettings, labels: Mapping[str, FactorLabel] | None = None
+) -> dict[str, Any]:
     """The JSON object of an alarm as it stands (opened, or cleared when `end` is set)."""
     alarm: Alarm = stored.alarm
     body: dict[str, Any] = {
@@ -150,7 +160,7 @@ def alarm_body(stored: StoredAlarm, settings: MqttSettings) -> dict[str, Any]:
         "detail": alarm.detail,
     }
     if alarm.factor:
-        body.update(_labels(alarm.factor, settings.factors, with_cou=False))
+        body.update(_labels(alarm.factor, settings, labels, with_cou=False))
     return body
 
 
@@ -159,10 +169,18 @@ def status_body(fields: Mapping[str, Any], settings: MqttSettings, time: datetim
     return {"site": settings.site, "time": iso_time(time, settings), **fields}
 
 
-def envelope(item: OutboxItem, body: Mapping[str, Any]) -> bytes:
-    """UTF-8 JSON of `body` led by the dedupe key `id` and the send `attempt` (1 on the first send)."""
-    rest = {key: value for key, value in body.items() if key not in ("id", "attempt")}
-    return json.dumps({"id": item.id, "attempt": item.attempts + 1, **rest}, **_JSON).encode()
+_ENVELOPE = ("id", "enqueued_at", "attempt")
+
+
+def envelope(item: OutboxItem, body: Mapping[str, Any], settings: MqttSettings) -> bytes:
+    """UTF-8 JSON of `body` led by the dedupe key `id`, when it was enqueued and the send `attempt` (1 first).
+
+    Outbox ids are SQLite rowids: one could come back only after the store pruned every newer item (7 days
+    without MQTT traffic) or the file was replaced, so `enqueued_at` makes the key unique for strict consumers.
+    """
+    head = {"id": item.id, "enqueued_at": iso_time(item.enqueued_at, settings), "attempt": item.attempts + 1}
+    rest = {key: value for key, value in body.items() if key not in _ENVELOPE}
+    return json.dumps({**head, **rest}, **_JSON).encode()
 
 
 def payload_body(item: OutboxItem) -> dict[str, Any]:

@@ -45,7 +45,7 @@ from uplink.mqtt.payloads import (
     record_body,
     status_body,
 )
-from uplink.mqtt.settings import MqttSettings
+from uplink.mqtt.settings import FactorLabel, MqttSettings
 
 __all__ = ["MqttPublisher", "PublisherState"]
 
@@ -76,14 +76,17 @@ class MqttPublisher:
         *,
         clock: Clock | None = None,
         mns: Mapping[str, Mapping[str, str]] | None = None,
+        labels: Mapping[str, FactorLabel] | None = None,
         client_factory: Callable[[MqttSettings], mqtt.Client] = build_client,
     ) -> None:
-        """`mns`: outlet → {platform: MN}, shown in record payloads; `clock` paces retries and waits."""
+        """`mns`: outlet → {platform: MN} and `labels`: the site's factor table (default: the built-in one),
+        both shown in record payloads; `clock` paces retries and waits."""
         self.settings = settings
         self.store = store
         self.topics = Topics(settings)
         self._clock: Clock = clock or MonotonicClock()
         self._mns = mns or {}
+        self._labels = labels
         self._client = client_factory(settings)
         self._client.on_connect = self._paho_connect
         self._client.on_connect_fail = self._paho_connect_fail
@@ -96,6 +99,8 @@ class MqttPublisher:
         self._inflight: dict[int, int] = {}  # message id → outbox item id
         self._held: dict[int, float] = {}  # item id → clock time before which it is not re-sent
         self._waiters: dict[int, asyncio.Future[bool]] = {}  # message id → PUBACK of a non-outbox message
+        self._acks: list[int] = []  # PUBACKed items not yet written: acked in one transaction per loop pass
+        self._accepting = False  # paho callbacks are dropped outside start()…stop()
         self._status: bytes | None = None
         self._status_due = False
         self._connects = 0
@@ -112,6 +117,7 @@ class MqttPublisher:
         if self._task is not None:
             raise RuntimeError(f"MQTT {self.settings.name} already started")
         self._loop = asyncio.get_running_loop()
+        self._accepting = True
         s = self.settings
         if s.protocol == "5":
             self._client.connect_async(s.host, s.port, s.keepalive_s, clean_start=True)
@@ -132,7 +138,9 @@ class MqttPublisher:
             info = self._client.publish(self.topics.availability, "offline", qos=1, retain=True)
             await self._wait_puback(info.mid, timeout)
         self._client.disconnect()
-        await asyncio.to_thread(self._client.loop_stop)
+        await asyncio.to_thread(self._client.loop_stop)  # PUBACKs that came before the thread ended ran already
+        self._flush_acks()
+        self._accepting = False
         self._connected = False
         self._task = None
         self._stopping = False
@@ -219,9 +227,9 @@ class MqttPublisher:
             stored = self.store.get_stored_record(item.record_id)
             if stored is None:
                 raise PayloadError(f"outbox item {item.id}: record {item.record_id} is gone")
-            body = record_body(stored, self.settings, self._mns)
-            return self.topics.record(stored.record.outlet, stored.record.kind), envelope(item, body)
-        return self.topics.payload(item.kind), envelope(item, payload_body(item))
+            body = record_body(stored, self.settings, self._mns, self._labels)
+            return self.topics.record(stored.record.outlet, stored.record.kind), envelope(item, body, self.settings)
+        return self.topics.payload(item.kind), envelope(item, payload_body(item), self.settings)
 
     async def _wait_puback(self, mid: int, timeout: float) -> bool:
         future = asyncio.get_running_loop().create_future()
@@ -245,7 +253,11 @@ class MqttPublisher:
         if loop is None:
             return
         with contextlib.suppress(RuntimeError):  # loop closed: the agent is exiting, pending items stay pending
-            loop.call_soon_threadsafe(callback, *args)
+            loop.call_soon_threadsafe(self._dispatch, callback, *args)
+
+    def _dispatch(self, callback: Callable[..., None], *args: Any) -> None:
+        if self._accepting:  # after stop() the caller may have closed the store
+            callback(*args)
 
     def _paho_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: ReasonCode, props: Any) -> None:
         self._to_loop(self._on_connect, reason)
@@ -290,15 +302,35 @@ class MqttPublisher:
             if waiter is not None and not waiter.done():
                 waiter.set_result(not reason.is_failure)
             return
+        if not reason.is_failure:
+            self._acks.append(item_id)
+            if len(self._acks) == 1:  # after the other PUBACKs already queued on the loop
+                asyncio.get_running_loop().call_soon(self._dispatch, self._flush_acks)
+            return
+        self._refused += 1
+        self._held[item_id] = self._clock.now() + self.settings.retry_s
+        self._error(f"broker refused item {item_id}: {reason}")
         try:
-            if reason.is_failure:
-                self._refused += 1
-                self._held[item_id] = self._clock.now() + self.settings.retry_s
-                self.store.mark_sent(item_id, error=f"broker refused: {reason}")
-                self._error(f"broker refused item {item_id}: {reason}")
-            else:
-                self.store.ack(item_id)
-                self._acked += 1
-        except StoreError as err:  # an item deleted under us: nothing to ack, nothing to re-send
-            self._error(f"ack of item {item_id} failed: {err}")
+            self.store.mark_sent(item_id, error=f"broker refused: {reason}")
+        except StoreError as err:  # the item is gone: nothing to re-send
+            self._error(f"item {item_id}: {err}")
+        self._wake.set()
+
+    def _flush_acks(self) -> None:
+        """Ack every PUBACKed item of this loop pass in one transaction (one fsync, not one per message)."""
+        ids, self._acks = self._acks, []
+        if not ids:
+            return
+        try:
+            done = 0
+            with self.store.transaction():
+                for item_id in ids:
+                    try:
+                        done += self.store.ack(item_id)
+                    except StoreError as err:  # deleted under us: nothing to ack, nothing to re-send
+                        self._error(f"ack of item {item_id} failed: {err}")
+            self._acked += done
+        except Exception as err:  # not written: the items stay pending and are sent again (at-least-once)
+            log.exception("MQTT %s: acking %d item(s) failed", self.settings.name, len(ids))
+            self._error(f"acking {len(ids)} item(s) failed: {err}")
         self._wake.set()
