@@ -177,9 +177,20 @@ def _plain_region(
         return region, None
     if cipher is not None:
         return _sm4.decrypt_region(key, cipher), "text"
-    if crc16(segment) == crc or len(region) < _sm4.BLOCK:
+    if len(region) < _sm4.BLOCK or (crc16(segment) == crc and _reads_as_text(region)):
         return region, None
     return _sm4.decrypt_region(key, region), "binary"
+
+
+def _reads_as_text(region: bytes) -> bool:
+    """Whether a region is UTF-8 text. The Appendix A CRC is weak: over a binary cipher region it matches the
+    plaintext CRC far more often than 1 in 65536 (about 1 frame in 250 here), so a CRC match alone does not
+    prove a region was sent in clear."""
+    try:
+        region.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _check_crc(plain: bytes, segment: bytes, crc: int, *, decrypted: bool) -> None:
