@@ -493,12 +493,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """安装并启用服务 / install and enable das-agent.service."""
         try:
+            if not dry_run and os.geteuid() != 0:
+                raise ServiceError("需要 root 权限 / must run as root (sudo das service install), or try --dry-run")
             settings = UnitSettings(das=das or _default_das(), config=config, user=user)
             plan = plan_install(settings, root=root.absolute(), video=video, start=start)
             _echo_plan(plan, dry_run=dry_run)
             if not dry_run:
-                if os.geteuid() != 0:
-                    raise ServiceError("需要 root 权限 / must run as root (sudo das service install)")
                 apply_install(plan)
         except ServiceError as err:
             typer.echo(f"错误 / error: {err}", err=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import sys
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,10 +15,12 @@ import typer
 from typer.testing import CliRunner
 
 from agent.cli.service import (
+    DEFAULT_CONFIG,
     UNIT_NAME,
     VIDEO_UNIT_NAME,
     ServiceError,
     UnitSettings,
+    _sample_config,
     format_status,
     plan_install,
     register,
@@ -214,3 +218,15 @@ def test_status_says_when_systemd_is_not_running() -> None:
     code, out = _invoke("status")
     assert code == 3
     assert "not PID 1" in out
+
+
+def test_sample_config_comes_from_das_config_sample() -> None:
+    """A fresh install gets the agent's own commented sample (valid TOML), not a hand-kept copy."""
+    das = Path(sys.executable).with_name("das")
+    if not das.is_file():
+        pytest.skip(f"no das console script beside {sys.executable}")
+    text = _sample_config(str(das), DEFAULT_CONFIG)
+    assert "[store]" in text and "/var/lib/das-agent/das.sqlite" in text
+    assert tomllib.loads(text)["version"] == 1
+    placeholder = _sample_config("/nonexistent/das", DEFAULT_CONFIG)
+    assert "das config sample > /etc/das-agent/agent.toml" in placeholder
