@@ -203,6 +203,7 @@ class PlatformSession:
         self._backlog: deque[OutboxItem] = deque()
         self._skip: set[int] = set()  # items that cannot be sent now (bad value, kind off): logged once
         self._unconfirmed: deque[tuple[int, float]] = deque()  # no-answer platforms: (item id, written at)
+        self._held: set[int] = set()  # ids in _unconfirmed
         self._last_qn = datetime.min
         self._last_write = 0.0
         self._decoder: StreamDecoder | None = None
@@ -317,6 +318,7 @@ class PlatformSession:
     async def _serve(self, link: _Link) -> None:
         self._backlog.clear()  # items that failed on the last link come back in order
         self._unconfirmed.clear()
+        self._held.clear()
         settings = self._settings
         tasks = [
             asyncio.create_task(self._read(link), name=f"uplink-read-{self.target}"),
@@ -510,15 +512,19 @@ class PlatformSession:
         return self.clock.now() - timedelta(seconds=self._settings.live_age_s)
 
     def _next_live(self, live_since: datetime) -> OutboxItem | None:
-        busy = len(self._inflight) + len(self._skip) + 4
+        busy = len(self._inflight) + len(self._skip) + len(self._unconfirmed) + 4
         for item in self.store.pending(self.target, busy, since=live_since):
-            if item.id in self._inflight or item.id in self._skip:
+            if self._busy(item.id):
                 continue
             if not self._kind_allowed(item.kind):
                 self._skip.add(item.id)
                 continue
             return item
         return None
+
+    def _busy(self, item_id: int) -> bool:
+        """In flight, written and waiting out the no-answer grace, or not sendable this run."""
+        return item_id in self._inflight or item_id in self._held or item_id in self._skip
 
     def _refill_backlog(self, live_since: datetime) -> None:
         """The oldest backlog items over all priority classes ("oldest first", issue 5.3)."""
@@ -529,13 +535,13 @@ class PlatformSession:
         for priority in stats.by_priority:
             items += self.store.pending(self.target, _BACKLOG_BATCH, priority=priority, before=live_since)
         items.sort(key=lambda i: (i.data_time, i.priority, i.id))
-        self._backlog.extend(i for i in items[:_BACKLOG_BATCH] if i.id not in self._inflight)
+        self._backlog.extend(i for i in items[:_BACKLOG_BATCH] if not self._busy(i.id))
 
     def _next_backlog(self, live_since: datetime) -> OutboxItem | None:
         for _ in range(2):
             while self._backlog:
                 item = self._backlog[0]
-                if item.id in self._inflight or item.id in self._skip:
+                if self._busy(item.id):
                     self._backlog.popleft()
                     continue
                 if not self._kind_allowed(item.kind):
@@ -615,6 +621,7 @@ class PlatformSession:
                     await self._write(link, data)
                     self._sent += 1
                 self._unconfirmed.append((item.id, self.timer.now()))
+                self._held.add(item.id)
                 return
             for frame, data in frames:
                 await self._exchange(link, frame, data)
@@ -650,6 +657,7 @@ class PlatformSession:
             if link.down.is_set():
                 return
             item_id, _ = self._unconfirmed.popleft()
+            self._held.discard(item_id)
             self._ack(item_id)
             link.answered = True
             self._went_up()
