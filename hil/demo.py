@@ -349,13 +349,16 @@ async def run_demo(
     out: Callable[[str], None] = print,
     workdir: Path | None = None,
     *,
-    speed: float = 60.0,
+    speed: float = 120.0,
     duration: float | None = None,
-    sample_period_s: float = 10.0,
+    sample_period_s: float = 30.0,
 ) -> int:
     """`das demo`: the whole site at `speed`× until Ctrl-C (or `duration` real seconds); returns the exit code."""
     workdir = workdir or Path(tempfile.mkdtemp(prefix="das-demo-"))
-    start = datetime.now().replace(minute=0, second=0, microsecond=0)
+    # Start a few simulated minutes before the next hour, so the agent (up in a second or two) sees that whole
+    # hour: an hour record is made only from a complete hour, and the first one appears after about
+    # (3600 + 480) / speed real seconds (34 s at 120×).
+    start = datetime.now().replace(minute=0, second=0, microsecond=0) + timedelta(minutes=52)
     timeline = SimTimeline(start, speed)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

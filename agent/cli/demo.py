@@ -20,14 +20,14 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option(help="工作目录, 缺省为临时目录 / where to keep config, store and recordings")
         ] = None,
         speed: Annotated[
-            float, typer.Option(help="时钟倍速 / agent clock speed (60: a simulated hour per real minute)")
-        ] = 60.0,
+            float, typer.Option(help="时钟倍速 / agent clock speed (120: a simulated hour in 30 real seconds)")
+        ] = 120.0,
         duration: Annotated[
             float | None, typer.Option(help="运行秒数后停止 (缺省直到 Ctrl-C) / stop after this many real seconds")
         ] = None,
         sample_period: Annotated[
             float, typer.Option(help="采样周期 s (模拟时间) / poll interval in simulated seconds")
-        ] = 10.0,
+        ] = 30.0,
         scripted: Annotated[
             bool, typer.Option("--scripted", help="仅演示 HJ 212 报文交互 / only the scripted HJ 212 exchange")
         ] = False,

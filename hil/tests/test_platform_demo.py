@@ -1,4 +1,5 @@
-"""`das demo` (what `make demo` runs) finishes by itself, exits 0 and prints the exchange both ways."""
+"""`das demo --scripted` (the short HJ 212 exchange without the agent) finishes by itself, exits 0 and prints the
+exchange both ways. The full demo (`das demo`, what `make demo` runs) is tested in hil/tests/test_e2e_demo.py."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from pathlib import Path
 from hil.platform import PlatformStore
 
 
-def test_das_demo_exits_0_and_prints_the_exchange(tmp_path: Path) -> None:
-    code = "import sys; from agent.cli import main; sys.argv = ['das', 'demo', '--workdir', sys.argv[1]]; main()"
+def test_das_demo_scripted_exits_0_and_prints_the_exchange(tmp_path: Path) -> None:
+    code = "import sys; from agent.cli import main; sys.argv = ['das', 'demo', '--scripted', '--workdir', sys.argv[1]]"
+    code += "; main()"
     run = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     out = run.stdout
