@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import termios
 from typing import Protocol
 
@@ -79,22 +80,34 @@ class SerialTransport:
         self.close()
         p = self.params
         try:
-            port = serial.Serial(
-                p.port,
-                baudrate=p.baudrate,
-                bytesize=p.bytesize,
-                parity=p.parity,
-                stopbits=p.stopbits,
-                timeout=0,
-                write_timeout=2.0,
-                exclusive=True,
-            )
-        except (serial.SerialException, OSError, ValueError, termios.error) as err:
-            # termios.error: the port refuses the line settings (a pty refuses parity, see hil/sim/servers.py)
+            port = self._open(p.parity)
+        except termios.error as err:
+            # A pseudo-terminal has no parity bit: Linux clears PARENB and may answer EINVAL when parity is the
+            # only change. Ptys carry bytes whatever the line settings, so open without it (simulators, tests).
+            if p.parity == "N" or not os.path.realpath(p.port).startswith("/dev/pts/"):
+                raise LinkDown(f"串口参数无效 / {p.port} refuses {p.line}: {err}") from err
+            try:
+                port = self._open("N")
+            except (serial.SerialException, OSError, ValueError, termios.error) as err2:
+                raise LinkDown(f"串口打开失败 / cannot open {p.port} at {p.line}: {err2}") from err2
+        except (serial.SerialException, OSError, ValueError) as err:
             raise LinkDown(f"串口打开失败 / cannot open {p.port} at {p.line}: {err}") from err
         self.rx = RxBuffer()
         self._port = port
         asyncio.get_running_loop().add_reader(port.fileno(), self._readable)
+
+    def _open(self, parity: str) -> serial.Serial:
+        p = self.params
+        return serial.Serial(
+            p.port,
+            baudrate=p.baudrate,
+            bytesize=p.bytesize,
+            parity=parity,
+            stopbits=p.stopbits,
+            timeout=0,
+            write_timeout=2.0,
+            exclusive=True,
+        )
 
     def _readable(self) -> None:
         port = self._port

@@ -59,7 +59,10 @@ async def test_tcp_link_reconnects_after_server_restart() -> None:
         await server.stop()
 
 
-async def test_serial_link_reconnects_after_pty_pair_is_recreated(require_tool: Callable[[str], str]) -> None:
+@pytest.mark.parametrize("parity", ["N", "E"])  # E: a pty has no parity bit; the transport must still (re)open
+async def test_serial_link_reconnects_after_pty_pair_is_recreated(
+    parity: str, require_tool: Callable[[str], str]
+) -> None:
     require_tool("socat")
     with tempfile.TemporaryDirectory(prefix="hil-rc-") as tmp:
         a, b = str(Path(tmp) / "master"), str(Path(tmp) / "slave")
@@ -67,7 +70,7 @@ async def test_serial_link_reconnects_after_pty_pair_is_recreated(require_tool: 
         bus[7].set_registers(3, 0, [11, 22])
         pair = await SocatPair(a, b).start()
         server = await RtuPtyServer(bus, b, baudrate=19200).start()
-        link = LinkOwner(SerialParams(port=a, baudrate=19200, reconnect_min=0.05, reconnect_max=0.2))
+        link = LinkOwner(SerialParams(port=a, baudrate=19200, parity=parity, reconnect_min=0.05, reconnect_max=0.2))
         link.set_device("d7", DeviceTiming(timeout=0.5, retries=0, backoff_min=0.1))
         device = ModbusDevice(link, 7, key="d7")
         try:
