@@ -70,8 +70,25 @@ def describe(model: type[BaseModel], key: str) -> str:
     return text
 
 
+def _quote(text: str) -> str:
+    """A TOML basic string: backslash, quote and control characters escaped (a name may hold a newline)."""
+    out = []
+    for ch in text:
+        if ch in ('"', "\\"):
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
 def key_text(key: str) -> str:
-    return key if _BARE.match(key) else '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return key if _BARE.match(key) else _quote(key)
 
 
 def toml_value(value: Any) -> str:
@@ -84,7 +101,7 @@ def toml_value(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return _quote(value)
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, BaseModel):
