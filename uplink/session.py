@@ -13,7 +13,8 @@ generation, the OverTime/ReCount timers, reconnects, the 9015 heartbeat and the 
 - A 9014 must match a QN in flight; a stray or late one is counted and ignored. A corrupted answer (bad CRC)
   is not an answer: the packet times out and is resent.
 - What is sent next: live items (data newer than `live_age_s`) first, the backlog oldest first, interleaved by
-  `backlog_share` (scheduler.py). Backlog items and items sent before without an ack go with RF=1 in 2025.
+  `backlog_share` (scheduler.py). Backlog items, items sent before without an ack
+  and items that waited while the link was down go with RF=1 in 2025 (§8.1.2 补传).
 - Requests from the platform (anything that is not 9011-9014) go to the command handler with a
   `SessionContext`; without a handler they are refused with 9011 QnRtn=2.
 - Logs record transitions: one WARNING when the platform goes down, one INFO when it is back.
@@ -205,6 +206,7 @@ class PlatformSession:
         self._unconfirmed: deque[tuple[int, float]] = deque()  # no-answer platforms: (item id, written at)
         self._held: set[int] = set()  # ids in _unconfirmed
         self._last_qn = datetime.min
+        self._link_since = datetime.min  # agent time the current link opened
         self._last_write = 0.0
         self._decoder: StreamDecoder | None = None
         # status
@@ -319,6 +321,7 @@ class PlatformSession:
         self._backlog.clear()  # items that failed on the last link come back in order
         self._unconfirmed.clear()
         self._held.clear()
+        self._link_since = self.clock.now()
         settings = self._settings
         tasks = [
             asyncio.create_task(self._read(link), name=f"uplink-read-{self.target}"),
@@ -612,7 +615,9 @@ class PlatformSession:
 
     async def _deliver(self, link: _Link, item: OutboxItem, backlog: bool, slots: asyncio.Semaphore) -> None:
         try:
-            frames = self._frames(item, backlog or item.attempts > 0)
+            # 补传 (RF=1): older than live data, sent before without an ack, or waiting while no link was up
+            resend = backlog or item.attempts > 0 or item.enqueued_at < self._link_since
+            frames = self._frames(item, resend)
             if frames is None:
                 return
             self.store.mark_sent(item.id, at=self.clock.now(), qn=frames[0][0].qn)
