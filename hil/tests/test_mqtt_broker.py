@@ -286,6 +286,9 @@ async def test_nothing_is_acked_without_its_puback_and_the_window_bounds_what_is
         assert store.backlog_stats(settings.target).pending == 50 and len(sent) == 5
         await until(lambda: store.backlog_stats(settings.target).pending == 0, "all acked once the broker thaws")
         await until(lambda: len({m["id"] for m in subscriber.json_on("/minute")}) == 50, "all 50 received")
+        await asyncio.sleep(0.2)
+        # Without a cut, nothing is sent twice: one publish and one message per item.
+        assert publisher.state.published == 50 and len(subscriber.json_on("/minute")) == 50
     finally:
         await publisher.stop()
         subscriber.close()

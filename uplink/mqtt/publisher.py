@@ -197,11 +197,14 @@ class MqttPublisher:
             info = self._client.publish(self.topics.status, self._status, qos=1, retain=True)
             self._status_due = info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN)
         free = self.settings.window - len(self._inflight)
-        if free <= 0:
-            return
+        if free < max(1, self.settings.window // 4):
+            return  # refill in steps of a quarter window: each look reads about a window of outbox rows
         now = self._clock.now()
         self._held = {item_id: until for item_id, until in self._held.items() if until > now}
-        busy = set(self._inflight.values()) | self._held.keys()
+        # In flight, PUBACKed but not yet written (still pending in the store), or held back after a failure.
+        busy = set(self._inflight.values()) | set(self._acks) | self._held.keys()
+        sent: list[int] = []
+        failed: list[tuple[int, str]] = []
         for item in self.store.next_batch(self.settings.target, free + len(busy)):
             if free <= 0:
                 break
@@ -210,7 +213,7 @@ class MqttPublisher:
             try:
                 topic, payload = self._render(item)
             except (PayloadError, StoreError) as err:
-                self.store.mark_sent(item.id, error=str(err))
+                failed.append((item.id, str(err)))
                 self._held[item.id] = now + self.settings.retry_s
                 self._error(f"item {item.id} not publishable: {err}")
                 continue
@@ -219,8 +222,14 @@ class MqttPublisher:
                 break  # queue full or client shutting down: nothing was taken, try again on the next wake
             self._inflight[info.mid] = item.id
             self._published += 1
-            self.store.mark_sent(item.id)
+            sent.append(item.id)
             free -= 1
+        if sent or failed:
+            with self.store.transaction():  # attempts are counters: one commit for the whole pass
+                for item_id in sent:
+                    self.store.mark_sent(item_id)
+                for item_id, why in failed:
+                    self.store.mark_sent(item_id, error=why)
 
     def _render(self, item: OutboxItem) -> tuple[str, bytes]:
         if item.record_id is not None:
