@@ -9,14 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from drivers.errors import (
-    DeviceBackingOff,
-    DeviceException,
-    DriverError,
-    IllegalDataAddress,
-    IllegalDataValue,
-    LinkDown,
-)
+from drivers.errors import DeviceBackingOff, DriverError, IllegalDataAddress, IllegalDataValue, LinkDown
 from drivers.link.protocol import ByteLink
 from drivers.modbus import frames
 from drivers.modbus.planner import BlockPlan, plan_blocks, split_block
@@ -121,15 +114,11 @@ class ModbusDevice:
                 if stop is not None:
                     return stop
             return None
-        except (LinkDown, DeviceBackingOff) as err:
+        except (LinkDown, DeviceBackingOff) as err:  # the rest of this poll would fail the same way, at once
             _fail(results, block, err)
             refined.append(block)
             return err
-        except DeviceException as err:
-            _fail(results, block, err)
-            refined.append(block)
-            return None
-        except DriverError as err:  # timeout, garbage: the owner has put the device into backoff if it is dead
+        except DriverError as err:  # exception reply, timeout, garbage: the owner backs a dead device off
             _fail(results, block, err)
             refined.append(block)
             return None

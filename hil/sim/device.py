@@ -89,11 +89,11 @@ class SimPoint:
 class Playback:
     """A CSV time series followed on the agent clock: column `t` (seconds from start), one column per point.
 
-    The row in effect is the last one with t ≤ elapsed; with `loop`, the series repeats. Empty cells keep the
-    previous value.
+    The row in effect is the last one with t ≤ elapsed; with `loop`, the series repeats every `period` seconds
+    (default: the last t plus the last step). Empty cells keep the previous value.
     """
 
-    def __init__(self, path: Path | str, *, loop: bool = False) -> None:
+    def __init__(self, path: Path | str, *, loop: bool = False, period: float | None = None) -> None:
         with open(path, newline="", encoding="utf-8") as fh:
             rows = list(csv.DictReader(fh))
         if not rows or "t" not in rows[0]:
@@ -103,11 +103,14 @@ class Playback:
         ]
         self.rows.sort(key=lambda r: r[0])
         self.loop = loop
-        self.length = self.rows[-1][0]
+        last_step = self.rows[-1][0] - self.rows[-2][0] if len(self.rows) > 1 else 1.0
+        self.period = period if period is not None else self.rows[-1][0] + last_step
+        if self.period <= 0:
+            raise ValueError(f"{path}: playback period must be positive")
 
     def values_at(self, elapsed: float) -> dict[str, float]:
-        if self.loop and self.length > 0:
-            elapsed = elapsed % (self.length + (self.rows[1][0] - self.rows[0][0] if len(self.rows) > 1 else 1.0))
+        if self.loop:
+            elapsed = elapsed % self.period
         values: dict[str, float] = {}
         for t, row in self.rows:
             if t > elapsed:

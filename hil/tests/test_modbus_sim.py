@@ -168,3 +168,14 @@ async def test_every_type_and_order_over_a_real_socket_and_pty(require_tool: Cal
             for (spec, _), (_, _, _, expected) in zip(points, table, strict=True):
                 value = results[spec.name].value
                 assert value == (pytest.approx(expected, rel=1e-12) if isinstance(expected, float) else expected)
+
+
+def test_playback_loops_and_rejects_bad_files(tmp_path: Path) -> None:
+    csv = tmp_path / "loop.csv"
+    csv.write_text("t,x\n0,1\n10,2\n", encoding="utf-8")
+    playback = Playback(csv, loop=True)  # period 20 s: last t + last step
+    assert [playback.values_at(t)["x"] for t in (0, 9.9, 10, 19.9, 20, 31)] == [1, 1, 2, 2, 1, 2]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time,x\n0,1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="'t' column"):
+        Playback(bad)
