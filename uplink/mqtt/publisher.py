@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -182,9 +183,9 @@ class MqttPublisher:
             if self._connected:
                 try:
                     self._fill()
-                except (StoreError, OSError) as err:  # sqlite3 errors are not StoreError: keep going, say why
-                    self._error(f"outbox read failed: {err}")
-                except Exception as err:
+                except (StoreError, sqlite3.Error) as err:  # a busy or failing disk: say so, try again later
+                    self._error(f"outbox step failed: {err}")
+                except Exception as err:  # a bug: logged with its traceback, the pump goes on
                     log.exception("MQTT %s: outbox pump step failed", self.settings.name)
                     self._error(f"outbox pump step failed: {err}")
             with contextlib.suppress(TimeoutError):
