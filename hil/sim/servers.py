@@ -142,6 +142,7 @@ class RtuPtyServer:
         self.frames = 0
         self.parser = RtuRequestParser()
         self._port: serial.Serial | None = None
+        self._ready = asyncio.Event()
 
     def _peer_matches(self) -> bool:
         """Whether the master's end of the pty pair is set to our baud rate.
@@ -165,8 +166,12 @@ class RtuPtyServer:
         if self._port is not None:
             self._port.write(data)
 
-    async def start(self) -> RtuPtyServer:
+    async def start(self, timeout: float = 5.0) -> RtuPtyServer:
+        """Start serving; returns once the port is open, so no request can go out before the slave listens."""
+        self._ready = asyncio.Event()
         self._task = asyncio.create_task(self._run(), name=f"rtu-sim {self.port}")
+        async with asyncio.timeout(timeout):
+            await self._ready.wait()
         return self
 
     async def stop(self) -> None:
@@ -221,6 +226,7 @@ class RtuPtyServer:
 
         loop.add_reader(port.fileno(), readable)
         self._port = port
+        self._ready.set()
         parser = self.parser = RtuRequestParser()
         while True:
             try:
