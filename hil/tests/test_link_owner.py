@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -20,6 +21,15 @@ async def settle() -> None:
     await asyncio.sleep(0.05)
 
 
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait (real time, up to 10 s on a loaded machine) until the simulator has seen what we expect."""
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
 async def test_dead_device_costs_one_timeout_per_backoff_period() -> None:
     clock = ManualClock()
     bus = SimBus([SimDevice(unit=1), SimDevice(unit=2)])
@@ -32,8 +42,8 @@ async def test_dead_device_costs_one_timeout_per_backoff_period() -> None:
 
         # First failure: 1 + 2 retries, each one timeout.
         task = asyncio.create_task(dead.read(3, 0, 1))
-        for _ in range(3):
-            await settle()
+        for attempt in range(1, 4):
+            await until(lambda n=attempt: bus[2].requests == n)  # the request is out, its timeout armed
             await clock.advance(1.0)
         with pytest.raises(DeviceTimeout):
             await task
@@ -49,7 +59,7 @@ async def test_dead_device_costs_one_timeout_per_backoff_period() -> None:
         # After the period: one probe, no retries, then a doubled period.
         await clock.advance(10.0)
         task = asyncio.create_task(dead.read(3, 0, 1))
-        await settle()
+        await until(lambda: bus[2].requests == 4)
         await clock.advance(1.0)
         with pytest.raises(DeviceTimeout):
             await task
