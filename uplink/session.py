@@ -32,7 +32,8 @@ from datetime import datetime, timedelta
 from importlib import import_module
 
 from agent.model import RecordKind
-from buffer import OutboxItem, Store
+from buffer import DEFAULT_PRIORITY, OutboxItem, Store
+from buffer.outbox import PAYLOAD_PRIORITY
 from drivers.clock import Clock, MonotonicClock
 from uplink.connect import Backoff, ConnectError, Connector
 from uplink.context import RequestHandler, SessionContext
@@ -57,7 +58,7 @@ from uplink.settings import PlatformSettings, SettingKey, apply_setting
 
 log = logging.getLogger(__name__)
 
-_BACKLOG_BATCH = 64
+_BACKLOG_BATCH = 256  # backlog items fetched at once (a refill counts the outbox: O(n))
 _QN_RTN_TEXT = {
     2: "请求被拒绝 / request refused",
     3: "密码错误 / wrong password (PW)",
@@ -205,6 +206,8 @@ class PlatformSession:
         self._skip: set[int] = set()  # items that cannot be sent now (bad value, kind off): logged once
         self._unconfirmed: deque[tuple[int, float]] = deque()  # no-answer platforms: (item id, written at)
         self._held: set[int] = set()  # ids in _unconfirmed
+        # priority classes seen in this outbox (the store's defaults, plus any met in backlog_stats)
+        self._classes: set[int] = {*DEFAULT_PRIORITY.values(), PAYLOAD_PRIORITY}
         self._last_qn = datetime.min
         self._link_since = datetime.min  # agent time the current link opened
         self._last_write = 0.0
@@ -515,14 +518,16 @@ class PlatformSession:
         return self.clock.now() - timedelta(seconds=self._settings.live_age_s)
 
     def _next_live(self, live_since: datetime) -> OutboxItem | None:
+        """One query per priority class: equality on the class keeps it an index seek on a large backlog."""
         busy = len(self._inflight) + len(self._skip) + len(self._unconfirmed) + 4
-        for item in self.store.pending(self.target, busy, since=live_since):
-            if self._busy(item.id):
-                continue
-            if not self._kind_allowed(item.kind):
-                self._skip.add(item.id)
-                continue
-            return item
+        for priority in sorted(self._classes):
+            for item in self.store.pending(self.target, busy, priority=priority, since=live_since):
+                if self._busy(item.id):
+                    continue
+                if not self._kind_allowed(item.kind):
+                    self._skip.add(item.id)
+                    continue
+                return item
         return None
 
     def _busy(self, item_id: int) -> bool:
@@ -532,6 +537,7 @@ class PlatformSession:
     def _refill_backlog(self, live_since: datetime) -> None:
         """The oldest backlog items over all priority classes ("oldest first", issue 5.3)."""
         stats = self.store.backlog_stats(self.target)
+        self._classes.update(stats.by_priority)
         if stats.oldest_data_time is None or stats.oldest_data_time >= live_since:
             return
         items: list[OutboxItem] = []
