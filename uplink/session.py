@@ -621,8 +621,11 @@ class PlatformSession:
 
     async def _deliver(self, link: _Link, item: OutboxItem, backlog: bool, slots: asyncio.Semaphore) -> None:
         try:
-            # 补传 (RF=1): older than live data, sent before without an ack, or waiting while no link was up
-            resend = backlog or item.attempts > 0 or item.enqueued_at < self._link_since
+            # 补传 (RF=1): sent before without an ack, waiting while no link was up, or queued longer than live
+            # data may be. Not merely an old DataTime: an hour or day record is a window start, always older than
+            # `live_age_s` when it is made, and an on-time 2061/2031 is not a resend.
+            waited = item.enqueued_at < self._live_since()
+            resend = (backlog and waited) or item.attempts > 0 or item.enqueued_at < self._link_since
             frames = self._frames(item, resend)
             if frames is None:
                 return
