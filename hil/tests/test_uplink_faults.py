@@ -153,3 +153,33 @@ async def test_platform_commands_reach_the_handler_and_unknown_ones_are_refused(
         await platform.wait_connected(MN)
         row = await platform.command(MN, "get-time", timeout=10)
         assert row.status == "refused" and row.qn_rtn == 2  # no command handler: 9011 QnRtn=2
+
+
+async def test_window_keeps_several_packets_unanswered_in_flight(tmp_path: Path) -> None:
+    async with rig(tmp_path, window=4, over_time=2) as (platform, manager, _session, store):
+        await platform.set_fault("delay", 0.3)
+        hours(manager, 8)
+        manager.start()
+        await until(lambda: store.backlog_stats("city/o1").pending == 0)
+        rows = platform.store.frames(mn=MN)
+        first_answer = min(f.id for f in rows if f.direction == "out" and f.cn == "9014")
+        sent_before = [f for f in rows if f.direction == "in" and f.cn == "2061" and f.id < first_answer]
+        assert len(sent_before) == 4  # four packets out before the first 9014 came back; never more
+
+
+async def test_staged_stop_waits_for_in_flight_answers_then_leaves_the_rest_pending(tmp_path: Path) -> None:
+    async with rig(tmp_path, over_time=5) as (platform, manager, session, store):
+        await platform.set_fault("delay", 0.3)
+        hours(manager, 3)
+        manager.start()
+        await platform.wait_frames(mn=MN, cn="2061", count=1)
+        await manager.stop(budget=3)  # the answer in flight (0.3 s away) is still taken
+        assert session.status().acked == 1 and session.status().state == "stopped"
+        assert store.backlog_stats("city/o1").pending == 2
+    async with rig(tmp_path / "again", over_time=5) as (platform, manager, session, store):
+        await platform.set_fault("withhold", True)
+        hours(manager, 1)
+        manager.start()
+        await platform.wait_frames(mn=MN, cn="2061", count=1)
+        await manager.stop(budget=0.3)  # no answer within the budget: closed, the item stays pending
+        assert session.status().acked == 0 and store.backlog_stats("city/o1").pending == 1
