@@ -13,8 +13,9 @@ generation, the OverTime/ReCount timers, reconnects, the 9015 heartbeat and the 
 - A 9014 must match a QN in flight; a stray or late one is counted and ignored. A corrupted answer (bad CRC)
   is not an answer: the packet times out and is resent.
 - What is sent next: live items (data newer than `live_age_s`) first, the backlog oldest first, interleaved by
-  `backlog_share` (scheduler.py). Backlog items, items sent before without an ack
-  and items that waited while the link was down go with RF=1 in 2025 (§8.1.2 补传).
+  `backlog_share` (scheduler.py). In 2025 an item goes with RF=1 (§8.1.2 补传) when it was sent before without
+  an ack, was enqueued while no link was up, or is backlog that waited in the outbox longer than `live_age_s`
+  (an hour or day record sent on time is not a resend, although its DataTime is old).
 - Requests from the platform (anything that is not 9011-9014) go to the command handler with a
   `SessionContext`; without a handler they are refused with 9011 QnRtn=2.
 - Logs record transitions: one WARNING when the platform goes down, one INFO when it is back.
