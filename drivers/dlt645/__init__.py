@@ -23,7 +23,7 @@ from drivers.dlt645.frame import (
 )
 from drivers.dlt645.identifiers import ITEMS, ITEMS_1997, ITEMS_2007, DataItem, Version, decode_bcd, encode_bcd, lookup
 from drivers.dlt645.meter import Dlt645Meter, MeterParams, ProbeHit, probe_dlt645, read_address
-from drivers.dlt645.result import ReadResult
+from drivers.result import ReadResult
 
 __all__ = [
     "BROADCAST",

@@ -18,9 +18,9 @@ from drivers.dlt645.codec import (
 )
 from drivers.dlt645.frame import WILDCARD, check_address, decode_frame, reply_length
 from drivers.dlt645.identifiers import DataItem, Version, lookup
-from drivers.dlt645.result import ReadResult
 from drivers.errors import DriverError, LinkDown, ProtocolError
 from drivers.link import ByteLink
+from drivers.result import ReadResult
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

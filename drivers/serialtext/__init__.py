@@ -3,7 +3,7 @@
 Other packages import only from here.
 """
 
-from drivers.dlt645.result import ReadResult
+from drivers.result import ReadResult
 from drivers.serialtext.checksum import KINDS, crc16_hj212, crc16_modbus, sum8, xor8
 from drivers.serialtext.device import SerialTextDevice
 from drivers.serialtext.parser import (

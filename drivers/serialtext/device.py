@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from drivers.dlt645.result import ReadResult
 from drivers.errors import DriverError
 from drivers.link import ByteLink
+from drivers.result import ReadResult
 from drivers.serialtext.parser import build_request, parse_reply, reply_length
 from drivers.serialtext.spec import TextSpec
 
