@@ -119,6 +119,49 @@ CREATE TABLE settings (
 ) WITHOUT ROWID;
 """
 
+# v4: outbox ids are never reused. v1's `INTEGER PRIMARY KEY` hands out max(id)+1, so after the newest items
+# were acked and pruned a new item could get an id a consumer had already seen, and MQTT consumers dedupe on
+# that id (docs/mqtt.md). AUTOINCREMENT keeps the high-water mark in sqlite_sequence. SQLite cannot add it to
+# a table, so the table is rebuilt (the 12-step ALTER recipe): rows copied with their ids (the sequence then
+# starts above the highest id kept), indexes and the record trigger made again as in v1. The trigger goes
+# first: it names `outbox`, which does not exist between the DROP and the RENAME.
+_OUTBOX_COLUMNS = (
+    "id, target, kind, priority, record_id, payload, data_time, enqueued_at, attempts, last_sent_at, last_qn,"
+    " last_error, acked_at"
+)
+_V4 = f"""
+DROP TRIGGER record_kept_while_pending;
+CREATE TABLE outbox_v4 (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    target TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    record_id INTEGER REFERENCES record (id) ON DELETE CASCADE,
+    payload TEXT,
+    data_time TEXT NOT NULL,
+    enqueued_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_sent_at TEXT,
+    last_qn TEXT,
+    last_error TEXT,
+    acked_at TEXT,
+    CHECK ((record_id IS NULL) <> (payload IS NULL))
+);
+INSERT INTO outbox_v4 ({_OUTBOX_COLUMNS}) SELECT {_OUTBOX_COLUMNS} FROM outbox ORDER BY id;
+DROP TABLE outbox;
+ALTER TABLE outbox_v4 RENAME TO outbox;
+CREATE INDEX outbox_pending ON outbox (target, priority, data_time, id) WHERE acked_at IS NULL;
+CREATE UNIQUE INDEX outbox_one_pending_per_record ON outbox (target, record_id)
+    WHERE acked_at IS NULL AND record_id IS NOT NULL;
+CREATE INDEX outbox_record ON outbox (record_id);
+CREATE INDEX outbox_acked ON outbox (acked_at) WHERE acked_at IS NOT NULL;
+CREATE TRIGGER record_kept_while_pending BEFORE DELETE ON record
+WHEN EXISTS (SELECT 1 FROM outbox WHERE record_id = OLD.id AND acked_at IS NULL)
+BEGIN
+    SELECT RAISE(ABORT, 'record has pending outbox items');
+END;
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class Step:
@@ -156,6 +199,7 @@ MIGRATIONS: tuple[Step, ...] = (
     Step("readings, records, alarms, outboxes", _script(_V1)),
     Step("device info and parameter history (3019/3020)", _script(_V2)),
     Step("settings changed by platform commands", _script(_V3)),
+    Step("outbox ids never reused (AUTOINCREMENT)", _script(_V4)),
 )
 LATEST = len(MIGRATIONS)
 

@@ -106,3 +106,37 @@ def test_nested_transaction_rolls_back_to_its_savepoint(store: Store) -> None:
             raise RuntimeError("inner fails")
     assert store.get_record(kept) == minute_record(1)
     assert store.db.conn.execute("SELECT count(*) FROM record").fetchone()[0] == 1
+
+
+def test_v4_keeps_outbox_rows_and_never_reuses_an_id(db_path: Path) -> None:
+    """An MQTT consumer dedupes on the outbox id: an acked and pruned id must not come back (schema v4)."""
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    assert migrate(conn, upto=3) == 3
+    for n, acked in ((1, "'2024-01-01 00:09:00.000000'"), (2, "NULL"), (3, "'2024-01-01 00:09:00.000000'")):
+        conn.execute(
+            "INSERT INTO outbox (id, target, kind, priority, payload, data_time, enqueued_at, attempts, acked_at)"
+            f" VALUES ({n}, 'mqtt:cloud', 'alarm', 0, '{{\"n\": {n}}}', '2024-01-01 00:07:00.000000',"
+            f" '2024-01-01 00:08:00.000000', {n}, {acked})"
+        )
+    conn.close()
+
+    with Store(db_path) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        [pending] = store.pending("mqtt:cloud")
+        assert (pending.id, pending.payload, pending.attempts) == (2, '{"n": 2}', 2)
+        sql = store.db.conn.execute("SELECT sql FROM sqlite_master WHERE name = 'outbox'").fetchone()[0]
+        assert "AUTOINCREMENT" in sql
+        names = {
+            r[0] for r in store.db.conn.execute("SELECT name FROM sqlite_master WHERE tbl_name IN ('outbox', 'record')")
+        }
+        assert {"outbox_pending", "outbox_one_pending_per_record", "outbox_record", "outbox_acked"} <= names
+        assert "record_kept_while_pending" in names
+        # The newest item (3) is gone, as after pruning acked items: its id is not handed out again.
+        store.db.conn.execute("DELETE FROM outbox WHERE id = 3")
+        assert store.enqueue("mqtt:cloud", payload="{}", kind="alarm", data_time=datetime(2024, 1, 2)) == 4
+        # The trigger still guards records an outbox waits for.
+        record_id = store.put_record(minute_record(1), ["prov"])
+        with pytest.raises(sqlite3.IntegrityError, match="pending outbox"):
+            store.db.conn.execute("DELETE FROM record WHERE id = ?", (record_id,))
+        assert store.integrity_check() == []

@@ -175,8 +175,8 @@ _ENVELOPE = ("id", "enqueued_at", "attempt")
 def envelope(item: OutboxItem, body: Mapping[str, Any], settings: MqttSettings) -> bytes:
     """UTF-8 JSON of `body` led by the dedupe key `id`, when it was enqueued and the send `attempt` (1 first).
 
-    Outbox ids are SQLite rowids: one could come back only after the store pruned every newer item (7 days
-    without MQTT traffic) or the file was replaced, so `enqueued_at` makes the key unique for strict consumers.
+    Outbox ids are never reused within a store file (AUTOINCREMENT, store schema v4); `enqueued_at` keeps the key
+    unique for strict consumers even across a replaced store file.
     """
     head = {"id": item.id, "enqueued_at": iso_time(item.enqueued_at, settings), "attempt": item.attempts + 1}
     rest = {key: value for key, value in body.items() if key not in _ENVELOPE}
