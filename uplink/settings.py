@@ -1,5 +1,9 @@
 """Uplink settings: one `PlatformSettings` per regulator platform, one `MqttSettings` per broker.
 
+`MqttSettings` is the MQTT publisher's own model (`uplink.mqtt.settings`: site, topic prefix, TLS with client
+certificate …, docs/mqtt.md), re-exported here so there is one MQTT settings class for the config, the daemon
+and the publisher.
+
 Frozen pydantic models that check themselves (style.md §2.1, §4.3). HJ 477 asks a DAS to serve at least four
 platforms at once, each with its own address, MN, PW, ST and protocol dialect, so nothing here is global. The
 agent's full TOML config (a later issue) embeds these same models; until then `das uplink` reads a minimal file
@@ -21,6 +25,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from uplink.hj212 import Dialect
+from uplink.mqtt.settings import MqttSettings
 
 # HJ 212-2017 Table 4: MinInterval may only divide an hour evenly.
 MIN_INTERVALS = (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30)
@@ -259,41 +264,6 @@ def apply_setting(settings: PlatformSettings, outlet: str, key: str, value: str)
     except ValidationError as err:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
         raise ValueError(f"setting {key}={value!r} rejected: {problems}") from err
-
-
-class MqttSettings(_Model):
-    """One MQTT broker target (`"mqtt:<name>"` outbox). Topic and payload schemes are vendor-specific (hj212.md §9)."""
-
-    name: str = Field(description="名称 / name; the outbox target is `mqtt:<name>`")
-    host: str = Field(min_length=1, description="代理地址 / broker host")
-    port: int = Field(1883, ge=1, le=65535, description="代理端口 / broker port")
-    client_id: str | None = Field(None, description="客户端 ID / client id (default: das-<name>)")
-    username: str | None = None
-    password: str | None = None
-    tls: bool = Field(False, description="使用 TLS / use TLS")
-    ca_file: str | None = Field(None, description="CA 证书文件 / CA bundle for TLS")
-    keepalive_s: int = Field(60, ge=5, le=3600)
-    qos: Literal[0, 1, 2] = Field(1, description="QoS (1: 代理确认后才算送达 / done on PUBACK)")
-    topic: str = Field("das/{mn}/{cn}", description="主题模板 / topic template: {mn} {cn} {outlet} {kind}")
-    payload: Literal["hj212", "json"] = Field("hj212", description="载荷 / HJ 212 packet text or JSON")
-    version: Literal[2017, 2025] = Field(2017, description="hj212 载荷的版本 / HJ 212 version of hj212 payloads")
-    st: str = Field("31")
-    pw: str = Field("123456")
-    mns: dict[str, str] = Field(description="监测点 → MN / outlet name → MN")
-    upload: UploadKinds = Field(default_factory=UploadKinds)
-    decimals: dict[str, int] = Field(default_factory=dict)
-    backoff_min_s: float = Field(1.0, gt=0)
-    backoff_max_s: float = Field(300.0, gt=0)
-
-    @field_validator("name")
-    @classmethod
-    def _name_shape(cls, value: str) -> str:
-        if not _NAME.fullmatch(value):
-            raise ValueError(f"name must be 1-40 of [0-9A-Za-z_.-], got {value!r}")
-        return value
-
-    def target(self) -> str:
-        return f"mqtt:{self.name}"
 
 
 class UplinkConfig(_Model):

@@ -27,7 +27,8 @@ from buffer.retention import RetentionPolicy
 from drivers.link import LinkRegistry, SerialParams, TcpParams
 from drivers.profiles.config import DeviceConfig, DevicesConfig, PointOverride
 from drivers.reader import ProfiledDevice, build_devices
-from uplink.settings import MqttSettings, PlatformSettings, target_name
+from uplink.mqtt.settings import MqttSettings
+from uplink.settings import PlatformSettings, target_name
 
 __all__ = [
     "Route",

@@ -234,35 +234,31 @@ def _factor_point(config: SiteConfig, key: KeyPath, code: str, unit: str, device
 
 def _uplink_problems(config: SiteConfig) -> list[Problem]:
     problems: list[Problem] = []
-    for section, table in (("platforms", config.platforms), ("mqtt", config.mqtt)):
-        for name, target in table.items():
-            seen: dict[str, str] = {}
-            for outlet, mn in target.mns.items():
-                key: KeyPath = (section, name, "mns", outlet)
-                if outlet not in config.outlets:
-                    problems.append(Problem(key, f"no outlet named {outlet!r} (outlets: {', '.join(config.outlets)})"))
-                if mn in seen:
-                    problems.append(Problem(key, f"MN {mn} is also outlet {seen[mn]}'s; each outlet needs its own MN"))
-                seen.setdefault(mn, outlet)
-            if section != "platforms":
-                continue
-            for field in ("min_interval", "rtd_interval"):
-                values = {o: getattr(config.outlets[o], field) for o in target.mns if o in config.outlets}
-                given = field in target.model_fields_set
-                if given and any(v != getattr(target, field) for v in values.values()):
-                    detail = ", ".join(f"{o} {v}" for o, v in values.items())
-                    problems.append(
-                        Problem(
-                            (section, name, field),
-                            f"{getattr(target, field)} differs from the outlets' statistics ({detail}): records are "
-                            f"made at the outlet's interval; set it on the outlets (or [statistics]) instead",
-                        )
+    section = "platforms"  # MQTT targets carry every outlet (topic per outlet): no MN, nothing to cross-check
+    for name, target in config.platforms.items():
+        seen: dict[str, str] = {}
+        for outlet, mn in target.mns.items():
+            key: KeyPath = (section, name, "mns", outlet)
+            if outlet not in config.outlets:
+                problems.append(Problem(key, f"no outlet named {outlet!r} (outlets: {', '.join(config.outlets)})"))
+            if mn in seen:
+                problems.append(Problem(key, f"MN {mn} is also outlet {seen[mn]}'s; each outlet needs its own MN"))
+            seen.setdefault(mn, outlet)
+        for field in ("min_interval", "rtd_interval"):
+            values = {o: getattr(config.outlets[o], field) for o in target.mns if o in config.outlets}
+            given = field in target.model_fields_set
+            if given and any(v != getattr(target, field) for v in values.values()):
+                detail = ", ".join(f"{o} {v}" for o, v in values.items())
+                problems.append(
+                    Problem(
+                        (section, name, field),
+                        f"{getattr(target, field)} differs from the outlets' statistics ({detail}): records are "
+                        f"made at the outlet's interval; set it on the outlets (or [statistics]) instead",
                     )
-                elif not given and len(set(values.values())) > 1:
-                    detail = ", ".join(f"{o} {v}" for o, v in values.items())
-                    problems.append(
-                        Problem((section, name, "mns"), f"outlets on one platform need one {field} ({detail})")
-                    )
+                )
+            elif not given and len(set(values.values())) > 1:
+                detail = ", ".join(f"{o} {v}" for o, v in values.items())
+                problems.append(Problem((section, name, "mns"), f"outlets on one platform need one {field} ({detail})"))
     return problems
 
 

@@ -35,7 +35,14 @@ def _type(annotation: Any) -> str:
     text = text.replace("typing.", "").replace("NoneType", "None")
     text = re.sub(r"Optional\[(.*)\]$", r"\1 | None", text)
     text = re.sub(r"Literal\[([^\]]*)\]", lambda m: m.group(1).replace(", ", " / ").replace("'", '"'), text)
-    for prefix in ("agent.stats.params.", "agent.config.model.", "uplink.settings.", "pydantic.types."):
+    prefixes = (
+        "agent.stats.params.",
+        "agent.config.model.",
+        "uplink.settings.",
+        "uplink.mqtt.settings.",
+        "pydantic.types.",
+    )
+    for prefix in (*prefixes, "pathlib."):
         text = text.replace(prefix, "")
     return text
 

@@ -4,8 +4,9 @@ The sections embed the other packages' own models, so each key is defined once:
 
 - `[links.*]`, `[devices.*]`: `drivers.profiles.config` (`LinkConfig`, `DeviceConfig`; docs/profiles.md);
 - `[outlets.*]`: `agent.stats.params.OutletParams` (docs/statistics.md) plus which device point feeds each factor;
-- `[platforms.*]`, `[mqtt.*]`: `uplink.settings.PlatformSettings` / `MqttSettings`, with the name taken from the
-  table and secret keys (`pw`, `sm4_key`, `password`) held as `SecretStr`;
+- `[platforms.*]`: `uplink.settings.PlatformSettings`; `[mqtt.*]`: `uplink.mqtt.MqttSettings` (the publisher's
+  model, docs/mqtt.md); the name is taken from the table and secret keys (`pw`, `sm4_key`, `password`) are held
+  as `SecretStr`;
 - `[retention]`: `buffer.retention.RetentionPolicy` in days and MiB.
 
 Cross-references that need the device profiles (a factor's device point, line settings per port) are checked
@@ -40,7 +41,8 @@ from buffer.errors import BadValueError
 from buffer.retention import DEFAULT_AGES, DEFAULT_BUDGET_KINDS, RetentionPolicy
 from drivers.profiles.config import DeviceConfig, LinkConfig
 from drivers.profiles.schema import Profile
-from uplink.settings import MqttSettings, PlatformSettings
+from uplink.mqtt.settings import MqttSettings
+from uplink.settings import PlatformSettings
 
 __all__ = [
     "CONFIG_VERSION",
@@ -108,7 +110,9 @@ def _mirror(model: type[BaseModel], name: str, doc: str, skip: set[str]) -> type
             if not optional and isinstance(field.default, str):
                 copy = FieldInfo.merge_field_infos(field, default=SecretStr(field.default))
             zh, en = LABELS.get(key, (key, key))
-            copy = FieldInfo.merge_field_infos(copy, description=(field.description or f"{zh} / {en}") + _SECRET_NOTE)
+            copy = FieldInfo.merge_field_infos(
+                copy, description=(field.description or field.title or f"{zh} / {en}") + _SECRET_NOTE
+            )
         fields[key] = (annotation, copy)
     return create_model(name, __base__=_Model, __doc__=doc, **fields)
 
@@ -122,7 +126,8 @@ PlatformConfig = _mirror(
 MqttConfig = _mirror(
     MqttSettings,
     "MqttConfig",
-    "`[mqtt.<name>]`: the keys of uplink.settings.MqttSettings; the table name is the broker target name.",
+    "`[mqtt.<name>]`: the keys of uplink.mqtt.MqttSettings (docs/mqtt.md); the table name is the target name "
+    "(outbox `mqtt:<name>`).",
     skip={"name"},
 )
 

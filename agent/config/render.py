@@ -13,6 +13,7 @@ import typing
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import Enum
+from pathlib import PurePath
 from typing import Any
 
 from pydantic import BaseModel, SecretStr
@@ -104,6 +105,10 @@ def toml_value(value: Any) -> str:
         return _quote(value)
     if isinstance(value, datetime):
         return value.isoformat()
+    if isinstance(value, PurePath):
+        return _quote(str(value))
+    if isinstance(value, set | frozenset):  # e.g. MQTT `kinds`: sorted, so the text does not vary per run
+        return toml_value(sorted(value, key=str))
     if isinstance(value, BaseModel):
         return toml_value(value.model_dump(exclude_defaults=True))
     if isinstance(value, Mapping):

@@ -86,7 +86,13 @@ SAMPLE: dict[str, Any] = {
         },
     },
     "mqtt": {
-        "cloud": {"host": "mqtt.example.com", "port": 8883, "tls": True, "mns": {"DA001": "010000A8900016F000169DC0"}},
+        "cloud": {
+            "host": "mqtt.example.com",
+            "port": 8883,
+            "site": "example-thermal",
+            "username": "das",
+            "tls": {"ca_certs": "/etc/das-agent/mqtt-ca.pem"},
+        },
     },
 }
 

@@ -26,6 +26,8 @@ from agent.model import Alarm, Reading, Record, RecordKind
 from agent.stats import OutletKind, OutletParams, StatsEngine, StatsOutput
 from agent.stats.windows import day_start, hour_window
 from buffer import RecordExistsError, Store, StoreError
+from uplink.mqtt import MqttSettings, enqueue_alarm, record_targets
+from uplink.settings import PlatformSettings
 
 __all__ = ["AlarmBook", "OutletPipeline", "ResumeReport", "Routing", "alarm_identity"]
 
@@ -60,8 +62,8 @@ class Routing:
 
     def __init__(
         self,
-        platforms: Sequence[Any] = (),
-        mqtt: Sequence[Any] = (),
+        platforms: Sequence[PlatformSettings] = (),
+        mqtt: Sequence[MqttSettings] = (),
         *,
         store: Store | None = None,
         refresh_s: float = 10.0,
@@ -76,6 +78,8 @@ class Routing:
         self._monotonic = monotonic or time.monotonic
         self._cache: dict[tuple[str, str], tuple[float, Any]] = {}
         self.manager: Any = None
+        self.publishers: list[Any] = []  # uplink.mqtt.MqttPublisher, woken after a commit
+        self.alarm_targets: set[str] = set()  # MQTT targets given an alarm in the open transaction
 
     def _effective(self, platform: Any, outlet: str) -> Any:
         if self.store is None:
@@ -101,12 +105,17 @@ class Routing:
         self.manager = manager
 
     def wake(self, targets: Iterable[str]) -> None:
+        """After a commit: the sessions and MQTT publishers with new items look at their outbox now."""
+        targets = set(targets)
         sessions = getattr(self.manager, "sessions", None) if self.manager is not None else None
         if sessions:
             for target in targets:
                 session = sessions.get(target)
                 if session is not None:
                     session.wake()
+        for publisher in self.publishers:
+            if publisher.settings.target in targets:
+                publisher.notify()
 
     def record_targets(self, record: Record) -> list[str]:
         switch = _UPLOAD_SWITCH.get(record.kind)
@@ -114,7 +123,7 @@ class Routing:
             out = list(self.manager.targets_for(record))
         else:
             out = self._platform_targets(record, switch)
-        return out + self._mqtt_targets(record, switch)
+        return out + self._mqtt_targets(record)
 
     def _platform_targets(self, record: Record, switch: str | None) -> list[str]:
         out: list[str] = []
@@ -126,27 +135,15 @@ class Routing:
                 out.append(platform.target(record.outlet))
         return out
 
-    def _mqtt_targets(self, record: Record, switch: str | None) -> list[str]:
-        out: list[str] = []
-        for broker in self.mqtt:
-            target = broker.target() if callable(broker.target) else broker.target
-            kinds = getattr(broker, "kinds", None)
-            if kinds is not None:  # uplink.mqtt.MqttSettings: by topic kind
-                from uplink.mqtt import RECORD_TOPIC_KIND
-
-                wanted = RECORD_TOPIC_KIND.get(record.kind) in kinds
-            else:  # uplink.settings.MqttSettings: by outlet and upload switch
-                wanted = record.outlet in broker.mns and (switch is None or getattr(broker.upload, switch, True))
-            if wanted:
-                out.append(target)
-        return out
+    def _mqtt_targets(self, record: Record) -> list[str]:
+        """MQTT targets carry every outlet; each chooses record kinds by its `kinds` (docs/mqtt.md)."""
+        return record_targets(self.mqtt, RecordKind(record.kind))
 
     def enqueue_alarm(self, store: Store, alarm_id: int) -> None:
+        """Inside the caller's transaction; the publishers are woken once it is committed (`wake`)."""
         for settings in self.mqtt:
-            if getattr(settings, "kinds", None) is not None:  # only the MQTT target's own settings carry alarms
-                from uplink.mqtt import enqueue_alarm
-
-                enqueue_alarm(store, settings, alarm_id)
+            if enqueue_alarm(store, settings, alarm_id) is not None:
+                self.alarm_targets.add(settings.target)
 
 
 class AlarmBook:
@@ -344,7 +341,9 @@ class OutletPipeline:
                     event(log, logging.ERROR, "alarm_not_stored", outlet=self.outlet, kind=alarm.kind, error=err)
         for record in records:
             self.latest[record.kind] = record
-        self.routing.wake({t for r in records for t in self._targets.pop(id(r), ())})
+        woken = {t for r in records for t in self._targets.pop(id(r), ())} | self.routing.alarm_targets
+        self.routing.alarm_targets = set()
+        self.routing.wake(woken)
         self.records_stored += stored
         return stored
 

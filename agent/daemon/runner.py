@@ -52,45 +52,69 @@ def load_plan(options: RunOptions) -> SitePlan:
 
 
 def _uplinks(site: Site) -> Any:
-    """The uplink manager for the site's platforms (None without platforms)."""
-    if not site.plan.platforms:
+    """The uplinks of the site: the platform sessions' manager and one MQTT publisher per `[mqtt.*]` target
+    (None without either)."""
+    plan = site.plan
+    if not plan.platforms and not plan.mqtt:
         return None
-    from agent.stats import decimals
-    from uplink.manager import UplinkManager
-    from uplink.services import Services
+    manager = None
+    if plan.platforms:
+        from agent.stats import decimals
+        from uplink.manager import UplinkManager
+        from uplink.services import Services
 
-    manager = UplinkManager(
-        site.plan.platforms,
-        site.store,
-        clock=site.clock,
-        timer=site.clock.real_timer,
-        services=Services(clock=site.clock, live=site.services, devices=site.services),
-        decimals={o.name: decimals(o.params) for o in site.plan.outlets},
-    )
-    site.routing.attach(manager)
-    return _ManagerHandle(manager)
+        manager = UplinkManager(
+            plan.platforms,
+            site.store,
+            clock=site.clock,
+            timer=site.clock.real_timer,
+            services=Services(clock=site.clock, live=site.services, devices=site.services),
+            decimals={o.name: decimals(o.params) for o in plan.outlets},
+        )
+        site.routing.attach(manager)
+    publishers: list[Any] = []
+    if plan.mqtt:
+        from uplink.mqtt import MqttConfigError, MqttPublisher
+
+        mns: dict[str, dict[str, str]] = {}
+        for platform in plan.platforms:
+            for outlet, mn in platform.mns.items():
+                mns.setdefault(outlet, {})[platform.name] = mn
+        for settings in plan.mqtt:
+            try:
+                # Retries and waits are physical: a broker's round trip does not speed up with a simulated clock.
+                publishers.append(MqttPublisher(settings, site.store, clock=site.clock.real_timer, mns=mns))
+            except MqttConfigError as err:  # its items stay pending; the other uplinks run
+                event(log, logging.ERROR, "mqtt_not_started", "MQTT 未启动 / MQTT target not started", error=err)
+        site.routing.publishers = publishers
+    return _UplinksHandle(manager, publishers)
 
 
-class _ManagerHandle:
-    """Adapts `UplinkManager` (sync start, `stop(budget)`) to the site's start/stop/status calls."""
+class _UplinksHandle:
+    """Adapts `UplinkManager` (sync start, `stop(budget)`) and the MQTT publishers to the site's start/stop/status."""
 
-    def __init__(self, manager: Any) -> None:
+    def __init__(self, manager: Any, publishers: list[Any]) -> None:
         self.manager = manager
+        self.publishers = publishers
 
     async def start(self) -> None:
-        self.manager.start()
+        if self.manager is not None:
+            self.manager.start()
+        for publisher in self.publishers:
+            await publisher.start()
 
     async def stop(self, budget: float) -> None:
-        await self.manager.stop(budget)
+        stops = [p.stop(budget) for p in self.publishers]
+        if self.manager is not None:
+            stops.append(self.manager.stop(budget))
+        await asyncio.gather(*stops)
 
     def status(self) -> list[dict[str, Any]]:
         from dataclasses import asdict
 
-        out = []
-        for s in self.manager.status():
-            row = asdict(s)
-            out.append({k: (v.isoformat(sep=" ") if isinstance(v, datetime) else v) for k, v in row.items()})
-        return out
+        rows = [asdict(s) for s in self.manager.status()] if self.manager is not None else []
+        rows += [asdict(p.state) for p in self.publishers]
+        return [{k: (v.isoformat(sep=" ") if isinstance(v, datetime) else v) for k, v in r.items()} for r in rows]
 
 
 class Daemon:
@@ -117,7 +141,7 @@ class Daemon:
         site = Site(plan, self.store, self.clock, on_ready=self._ready, uplink_factory=_uplinks)
         self.site = site
         await site.start()
-        if site.uplinks is not None:
+        if site.uplinks is not None and site.uplinks.manager is not None:
             now = self.clock.now()
             for outlet in site.pipelines:
                 with contextlib.suppress(Exception):

@@ -25,7 +25,7 @@ def with_secrets(tmp_path: Path, mode: int = 0o600) -> tuple[Path, str]:
         '\n[platforms.prov]\nhost = "127.0.0.1"\nport = 9002\nversion = 2025\nencrypt = true\n'
         'sm4_key = { secret = "prov_key" }\nmns = { DA001 = "X1" }\n'
         '\n[mqtt.cloud]\nhost = "127.0.0.1"\nusername = "das"\npassword = { secret = "broker" }\n'
-        'mns = { DA001 = "X1" }\n'
+        'site = "test-site"\n'
     )
     return write(tmp_path, text), text
 
@@ -41,7 +41,9 @@ def test_secrets_from_a_private_file_and_implicit_names(tmp_path: Path) -> None:
     platforms = platform_settings(config)
     assert platforms["national"].pw == PW  # implicit name national_pw
     assert platforms["prov"].sm4_key == KEY
-    assert mqtt_settings(config)["cloud"].password == "s3cr3t-mqtt"
+    cloud = mqtt_settings(config)["cloud"]
+    assert cloud.password is not None and cloud.password.get_secret_value() == "s3cr3t-mqtt"
+    assert cloud.target == "mqtt:cloud" and cloud.site == "test-site"
     text = repr(config) + str(config) + repr(config.model_dump())
     for secret in (PW, KEY, "s3cr3t-mqtt"):
         assert secret not in text

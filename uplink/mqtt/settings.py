@@ -64,7 +64,7 @@ class MqttSettings(_Model):
     client_id: str = Field("", max_length=128, title="客户端标识 Client id", description="Empty: das-<site>-<name>")
     username: str | None = Field(None, title="用户名 Username")
     password: SecretStr | None = Field(None, title="密码 Password")
-    tls: MqttTls | None = Field(None, title="TLS")
+    tls: MqttTls | None = Field(None, title="TLS 加密 TLS", description="Off without this table")
     keepalive_s: int = Field(60, ge=5, le=3600, title="心跳 Keepalive (s)")
     prefix: str = Field("das", title="主题前缀 Topic prefix", description="One or more levels, e.g. das or acme/das")
     site: str = Field(title="站点 Site", description="Topic level naming this station")
