@@ -135,10 +135,16 @@ class UplinkManager:
         return record_id
 
     # --- events (payload items) -----------------------------------------------------------------------------
-    def _enqueue(self, outlet: str, cn: str, cp: Cp, data_time: datetime, *, v2025_only: bool = False) -> list[int]:
+    def _enqueue(
+        self, outlet: str, cn: str, cp: Cp, data_time: datetime, switch: str, *, v2025_only: bool = False
+    ) -> list[int]:
+        """Enqueue for the outlet's sessions whose `upload.<switch>` is on (an item a session would not send
+        would stay pending, and pending items are never pruned)."""
         ids = []
         for session in self._sessions_of(outlet):
             if v2025_only and session.settings.version != 2025:
+                continue
+            if not getattr(session.settings.upload, switch):
                 continue
             item = self.store.enqueue(session.target, payload=payload_item(cn, cp), kind=cn, data_time=data_time)
             if item is not None:
@@ -148,15 +154,15 @@ class UplinkManager:
 
     def report_instrument_sn(self, outlet: str, pol_id: str, sn: str, at: datetime) -> list[int]:
         """3019 after an instrument was replaced (HJ 212-2017 C.39)."""
-        return self._enqueue(outlet, CN.GET_INSTRUMENT_SN.value, instrument_sn_cp(at, pol_id, sn), at)
+        return self._enqueue(outlet, CN.GET_INSTRUMENT_SN.value, instrument_sn_cp(at, pol_id, sn), at, "instrument_sn")
 
     def report_site_info(self, outlet: str, pol_id: str | None, info: Mapping[str, object], at: datetime) -> list[int]:
         """3020 动态管控: analyzer state (i12xxx) or parameters (i13xxx) that changed (C.40-C.46)."""
-        return self._enqueue(outlet, CN.SITE_INFO.value, site_info_cp(at, pol_id, info), at)
+        return self._enqueue(outlet, CN.SITE_INFO.value, site_info_cp(at, pol_id, info), at, "site_info")
 
     def report_restart(self, outlet: str, restart_time: datetime, at: datetime) -> list[int]:
         """2081 DAS restart time (C.37)."""
-        return self._enqueue(outlet, CN.RESTART_TIME.value, restart_cp(at, restart_time), at)
+        return self._enqueue(outlet, CN.RESTART_TIME.value, restart_cp(at, restart_time), at, "restart")
 
     def report_standard_check(
         self,
@@ -170,4 +176,4 @@ class UplinkManager:
     ) -> list[int]:
         """2062 automatic standard-check result (HJ 212-2025 C59); 2017 platforms do not get it."""
         cp = standard_check_cp(data_time, pol_id, sample_rd, standard_value, passed, decimals)
-        return self._enqueue(outlet, CN.STANDARD_CHECK_DATA.value, cp, data_time, v2025_only=True)
+        return self._enqueue(outlet, CN.STANDARD_CHECK_DATA.value, cp, data_time, "standard_check", v2025_only=True)

@@ -3,7 +3,9 @@
 Polls are aligned to multiples of the interval since midnight, so two devices with the same interval are read
 at the same moments and a minute gets the nominal number of samples. A poll that overruns the next tick skips
 it (counted, not queued: a late sample would only crowd the next window). Each cycle's readings and changed
-device info are committed in one transaction, then handed to the outlets that use the device.
+device info are committed in one transaction, then handed to the outlets that use the device. A 3020 value
+(i12xxx state, i13xxx parameter) that differs from the stored history is enqueued as a 3020 upload for the
+outlets' platforms in that same transaction (`ReadingConsumer.info_changed`).
 
 A device that does not answer gives flag-B readings (`drivers.reader`), which are stored and counted like any
 other: the statistics flag its windows and the engine raises `comm_lost`; the log gets one line when it fails
@@ -28,6 +30,8 @@ __all__ = ["Acquisition", "DeviceState", "next_tick"]
 
 log = get_logger("acquisition")
 
+InfoValue = float | int | str  # a 3020 value as the store keeps it (buffer.device_info)
+
 
 def next_tick(now: datetime, interval_s: float) -> datetime:
     """The first multiple of `interval_s` since midnight strictly after `now`."""
@@ -42,6 +46,9 @@ class ReadingConsumer:
     devices: Sequence[str]
 
     def add(self, readings: Sequence[Reading]) -> None: ...
+
+    def info_changed(self, device: str, info: Mapping[str, InfoValue], t: datetime) -> None:
+        """Called inside the poll's transaction with the device's 3020 values that differ from the store's."""
 
 
 @dataclass(slots=True)
@@ -145,9 +152,16 @@ class Acquisition:
         changed = {k: v for k, v in info.items() if state.info.get(k) != v}
         with self.store.transaction():
             self.store.add_readings(readings)
-            for code, value in changed.items():
-                if isinstance(value, int | float | str):
-                    self.store.add_device_info(name, code, value, t)
+            # The store compares with the newest stored value, so a restart does not report everything again.
+            stored = {
+                code: value
+                for code, value in changed.items()
+                if isinstance(value, int | float | str) and self.store.add_device_info(name, code, value, t) is not None
+            }
+            if stored:  # 3020 on change (HJ 212-2017 C.40): enqueued in the same transaction as the history
+                for consumer in self._consumers_of(name):
+                    if hasattr(consumer, "info_changed"):
+                        consumer.info_changed(name, stored, t)
         state.info.update(changed)
         state.polls += 1
         state.last_poll = t

@@ -139,6 +139,11 @@ class Routing:
         """MQTT targets carry every outlet; each chooses record kinds by its `kinds` (docs/mqtt.md)."""
         return record_targets(self.mqtt, RecordKind(record.kind))
 
+    def enqueue_site_info(self, outlet: str, pol_id: str | None, info: Mapping[str, object], at: datetime) -> None:
+        """3020 to the outlet's platform sessions that take it (inside the caller's transaction)."""
+        if self.manager is not None:
+            self.manager.report_site_info(outlet, pol_id, info, at)
+
     def enqueue_alarm(self, store: Store, alarm_id: int) -> None:
         """Inside the caller's transaction; the publishers are woken once it is committed (`wake`)."""
         for settings in self.mqtt:
@@ -310,6 +315,17 @@ class OutletPipeline:
             if code is None:
                 continue
             self.engine.add(reading if code == reading.factor else replace(reading, factor=code))
+
+    def info_changed(self, device: str, info: Mapping[str, object], t: datetime) -> None:
+        """A 3020 for each outlet factor the device measures (PolId = the factor: HJ 212-2017 C.40 ties the
+        i12xxx/i13xxx values to an instrument); a device that only feeds equipment (a power meter) reports none."""
+        measured = {f.code for f in self.params.factors}
+        pol_ids = sorted({code for (d, _), code in self.feeds.items() if d == device and code in measured})
+        for pol_id in pol_ids:
+            try:
+                self.routing.enqueue_site_info(self.outlet, pol_id, info, t)
+            except StoreError as err:  # the readings of the poll matter more than one 3020
+                event(log, logging.ERROR, "site_info_not_enqueued", outlet=self.outlet, device=device, error=err)
 
     def tick(self, now: datetime) -> int:
         """Close the windows the clock has passed; commit their records and alarms. Returns records stored."""
