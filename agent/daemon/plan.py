@@ -45,7 +45,7 @@ class SitePlan:
     devices: DevicesConfig
     profiles: Mapping[str, Profile]
     outlets: tuple[OutletPlan, ...]
-    platforms: tuple[Any, ...] = ()  # uplink.settings.PlatformSettings
+    platforms: tuple[Any, ...] = ()  # uplink.settings.PlatformSettings, one per (platform, outlet) session
     mqtt: tuple[Any, ...] = ()  # uplink.mqtt.MqttSettings
     retention: RetentionPolicy | None = None
     close_delay_s: float = 10.0
@@ -93,7 +93,9 @@ def plan_from_config(config: Any, *, state_dir: Path | None = None) -> SitePlan:
         devices=devices,
         profiles=profiles,
         outlets=outlets,
-        platforms=tuple(build.platform_settings(config).values()),
+        # One settings object per (platform, outlet) session: ST follows the outlet's kind (HJ 212 Table 5: 31
+        # gas, 32 water); per-platform settings give a site with both kinds one ST for every outlet.
+        platforms=tuple(build.session_settings(config).values()),
         mqtt=tuple(build.mqtt_settings(config).values()),
         retention=build.retention_policy(config),
         close_delay_s=float(config.statistics.close_delay_s),

@@ -167,7 +167,7 @@ class Site:
             site=plan.name,
             devices=len(self.devices),
             outlets=len(self.pipelines),
-            platforms=len(plan.platforms),
+            platforms=len({p.name for p in plan.platforms}),
             mqtt=len(plan.mqtt),
             clock=self.clock.now().isoformat(sep=" ", timespec="seconds"),
             speed=self.clock.speed,
