@@ -79,12 +79,29 @@ def _as_json(name: str, readings: list, time: datetime) -> dict[str, object]:  #
     }
 
 
+def _load(config_path: Path):  # type: ignore[no-untyped-def]
+    """A devices config, or the site configuration `das init` writes and `das run` uses (its `[links]` and
+    `[devices]`, with the codes its outlets give the points), so an installer checks wiring with the same file."""
+    from agent.config.detect import is_site_config
+    from drivers.profiles.config import load_devices_config
+
+    if not is_site_config(config_path):
+        return load_devices_config(config_path)
+    from agent.config import ConfigError, load_config
+    from agent.config.build import devices_config
+
+    try:
+        site = load_config(config_path)
+    except ConfigError as err:
+        raise ProfileError(str(config_path), [str(err)]) from err
+    return devices_config(site), dict(site.profiles)
+
+
 async def _open(config_path: Path):  # type: ignore[no-untyped-def]
     from drivers.link import LinkRegistry
-    from drivers.profiles.config import load_devices_config
     from drivers.reader import build_devices
 
-    config, profiles = load_devices_config(config_path)
+    config, profiles = _load(config_path)
     registry = LinkRegistry()
     try:
         devices = build_devices(config, profiles, registry)
@@ -183,7 +200,10 @@ def register(app: typer.Typer) -> None:
     @app.command("read")
     def read_command(
         device: Annotated[str, typer.Argument(help="设备名 / device name in the config")],
-        config: Annotated[Path, typer.Option("--config", "-c", help="设备配置 / devices config (TOML)")],
+        config: Annotated[
+            Path,
+            typer.Option("--config", "-c", help="站点配置或设备配置 / site configuration or devices config (TOML)"),
+        ],
         as_json: Annotated[bool, typer.Option("--json", help="JSON 输出 / one JSON object")] = False,
     ) -> None:
         """读取一次设备 / Read a device once: factor, value, unit, flag."""
@@ -195,7 +215,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command("monitor")
     def monitor_command(
-        config: Annotated[Path, typer.Option("--config", "-c", help="设备配置 / devices config (TOML)")],
+        config: Annotated[
+            Path,
+            typer.Option("--config", "-c", help="站点配置或设备配置 / site configuration or devices config (TOML)"),
+        ],
         interval: Annotated[float, typer.Option(help="刷新间隔 s / refresh interval")] = 2.0,
         count: Annotated[int | None, typer.Option(help="刷新次数后退出 / stop after N refreshes")] = None,
     ) -> None:

@@ -1,6 +1,7 @@
 """`das uplink ...`: check a configured platform (`test`) and show outbox backlogs (`status`).
 
-Until the agent's full TOML config exists, both read a minimal uplink file with `[[platforms]]` tables matching
+Both take the site configuration `das run` uses (its platforms built by `agent.config.build`, the store path
+from its `[store]`), or the minimal uplink file with `[[platforms]]` tables matching
 `uplink.settings.PlatformSettings` (docs/uplink.md).
 """
 
@@ -14,7 +15,10 @@ from typing import Annotated
 
 import typer
 
-ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="上传配置 TOML / uplink config ([[platforms]])")]
+ConfigOpt = Annotated[
+    Path,
+    typer.Option("--config", "-c", help="站点配置或上传配置 TOML / site configuration, or an uplink file (platforms)"),
+]
 StoreOpt = Annotated[
     Path | None, typer.Option("--store", help="数采仪存储 SQLite / the agent's store (default: `store` in the config)")
 ]
@@ -23,6 +27,32 @@ StoreOpt = Annotated[
 def _fail(message: str, code: int = 2) -> None:
     typer.echo(message, err=True)
     raise typer.Exit(code)
+
+
+def _load(config: Path):  # type: ignore[no-untyped-def]
+    """The uplink settings from a site configuration or an uplink file, and for a site configuration the
+    settings of each `"<platform>/<outlet>"` session (ST by the outlet's kind); exits with the loader's message."""
+    from agent.config.detect import is_site_config
+    from uplink.settings import UplinkConfig, UplinkConfigError, load_uplink_config
+
+    if not is_site_config(config):
+        try:
+            return load_uplink_config(config), {}
+        except UplinkConfigError as err:
+            _fail(f"配置错误 / bad configuration: {err}")
+    from agent.config import ConfigError, load_config
+    from agent.config.build import mqtt_settings, platform_settings, session_settings, store_path
+
+    try:
+        site = load_config(config)
+    except ConfigError as err:
+        _fail(f"配置错误 / bad configuration: {err}")
+    uplink = UplinkConfig(
+        store=str(store_path(site)),
+        platforms=tuple(platform_settings(site).values()),
+        mqtt=tuple(mqtt_settings(site).values()),
+    )
+    return uplink, session_settings(site)
 
 
 def _parse_values(values: list[str]) -> list[tuple[str, float]]:
@@ -60,13 +90,8 @@ def register(app: typer.Typer) -> None:
         from uplink.cp_build import record_to_cp
         from uplink.hj212 import Cp, CpError
         from uplink.probe import probe
-        from uplink.settings import UplinkConfigError, load_uplink_config
 
-        try:
-            cfg = load_uplink_config(config)
-        except UplinkConfigError as err:
-            _fail(f"配置错误 / bad configuration: {err}")
-            return
+        cfg, sessions = _load(config)
         settings = cfg.platform(platform)
         if settings is None:
             names = ", ".join(p.name for p in cfg.platforms) or "-"
@@ -75,6 +100,7 @@ def register(app: typer.Typer) -> None:
         outlet = outlet or next(iter(settings.mns))
         if outlet not in settings.mns:
             _fail(f"平台 {platform} 没有监测点 / no outlet {outlet!r} (has: {', '.join(settings.mns)})")
+        settings = sessions.get(settings.target(outlet), settings)
         clock = WallClock()
         now = clock.now()
         try:
@@ -142,13 +168,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """各上传目标的待发积压 / Outbox backlog per configured target (count, oldest data, age)."""
         from buffer import Store, StoreError
-        from uplink.settings import UplinkConfigError, load_uplink_config
 
-        try:
-            cfg = load_uplink_config(config)
-        except UplinkConfigError as err:
-            _fail(f"配置错误 / bad configuration: {err}")
-            return
+        cfg, _ = _load(config)
         path = Path(store) if store else (Path(cfg.store) if cfg.store else None)
         if path is None:
             _fail("需要 --store 或配置中的 store / give --store or `store` in the config")
