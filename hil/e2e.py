@@ -142,6 +142,7 @@ class Received:
     factors: dict[str, dict[str, str]]
     rf: bool
     at: datetime
+    st: str | None = None
 
 
 def received(db: Path, mn: str, cn: str) -> list[Received]:
@@ -152,7 +153,7 @@ def received(db: Path, mn: str, cn: str) -> list[Received]:
             cp = frame.cp
             if cp is None or frame.data_time is None:
                 continue
-            out.append(Received(frame.data_time, cp.factors(), bool(frame.rf), frame.at))
+            out.append(Received(frame.data_time, cp.factors(), bool(frame.rf), frame.at, frame.st))
     return out
 
 
@@ -185,3 +186,32 @@ def recompute(
         cp = Cp.parse(text)
         out[(kind, cp.get("DataTime") or "")] = cp.factors()
     return out
+
+
+async def serve_site(workdir: Path, speed: float = 1.0, sample_period_s: float | None = None) -> None:
+    """The demo site's simulators and reference platforms until SIGTERM, for an agent started elsewhere.
+
+    Prints one line `READY <site config> <clock start ISO> <anchor>` once the derived config is written, so a
+    benchmark can start `das run` on the same timeline and measure only the agent's process.
+    """
+    from hil.demo import SimTimeline, demo_site
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    timeline = SimTimeline(datetime.now().replace(microsecond=0), speed)
+    async with demo_site(workdir, timeline, sample_period_s=sample_period_s) as run:
+        print(f"READY {run.config} {timeline.start.isoformat()} {timeline.anchor!r}", flush=True)
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="demo site simulators and reference platforms (hil/e2e.py)")
+    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--speed", type=float, default=1.0)
+    parser.add_argument("--sample-period", type=float, default=None)
+    ns = parser.parse_args()
+    asyncio.run(serve_site(ns.workdir, ns.speed, ns.sample_period))

@@ -16,10 +16,11 @@ drop the open ones); 18:03 SIGKILL right after the hour, before the 17:00 hour r
 `close_delay`, a real second), and restart; the run ends after D+1 00:00 once every record is delivered.
 
 Then, for both outlets and both platforms: every minute, hour and day record of D the platform received (each
-copy, so a resent duplicate must be equal too) equals what `das recompute --site-config` computes from the
-readings in the agent's final store; no minute, hour or day of D is missing; the fault hours carry flag B and a
-comm_lost alarm was stored; records made during the outage reached the platforms after it, with RF=1 on the
-HJ 212-2025 platform, while hour and day records sent on time went with RF=0; no frame was rejected.
+copy, so a resent duplicate must be equal too) carries its outlet's ST (31 gas, 32 water) and equals what
+`das recompute --site-config` computes from the readings in the agent's final store; no minute, hour or day of
+D is missing; the fault hours carry flag B and a comm_lost alarm was stored; records made during the outage
+reached the platforms after it, with RF=1 on the HJ 212-2025 platform, while hour and day records sent on time
+went with RF=0; no frame was rejected.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from hil.demo import SimTimeline, agent_command, demo_site
 from hil.e2e import CN_OF, AgentProcess, Received, das_command, first_minute, received, recompute
 from hil.platform import PlatformStore
 
-pytestmark = [pytest.mark.hil, pytest.mark.slow]
+pytestmark = pytest.mark.hil
 
 SPEED = 480.0
 POLL_S = 60.0
@@ -50,6 +51,7 @@ OUTAGE = (DAY + timedelta(hours=12), DAY + timedelta(hours=14))
 KILL_2 = DAY + timedelta(hours=18, minutes=3)
 END = DAY + timedelta(days=1)
 CEMS_FACTORS = ("a21026", "a21002", "a19001")
+ST = {"DA001": "31", "DW001": "32"}  # HJ 212-2017 Table 5: 31 废气 (gas), 32 废水 (water)
 ON_TIME_HOURS = (1, 2, 3, 15, 16, 21, 22)  # far from the kills and the outage: sent when made
 
 
@@ -89,6 +91,7 @@ def _delivered(dbs: dict[str, Path], mns: dict[str, dict[str, str]]) -> list[str
     return missing
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(600)
 async def test_a_day_with_two_sigkills_a_device_fault_and_an_outage(tmp_path: Path) -> None:
     workdir = _workdir(tmp_path)
@@ -153,6 +156,7 @@ async def test_a_day_with_two_sigkills_a_device_fault_and_an_outage(tmp_path: Pa
             for kind, cn in CN_OF.items():
                 frames = [r for r in received(db, mn, cn) if _ts(begin) <= r.data_time < _ts(END)]
                 assert frames, (name, outlet, kind)
+                assert {f.st for f in frames} == {ST[outlet]}, f"{name}/{outlet}: ST of {kind} records"
                 for frame in frames:
                     want = expected.get((kind, frame.data_time))
                     assert want is not None, f"{name}/{outlet} {kind} {frame.data_time}: not made by das recompute"
@@ -208,3 +212,31 @@ def test_recompute_site_config_names_the_outlets(tmp_path: Path) -> None:
     args = ["recompute", "--site-config", str(DEMO_CONFIG), "--outlet", "DA009", "--readings", str(readings)]
     run = subprocess.run(das_command(*args), capture_output=True, text=True, timeout=60)
     assert run.returncode == 2 and "DA001, DW001" in run.stderr, run.stderr
+
+
+async def _das(*args: str) -> tuple[int, str]:
+    """`das ARGS` as a process without blocking the loop the simulators and platforms answer from."""
+    proc = await asyncio.create_subprocess_exec(
+        *das_command(*args), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 60)
+    return proc.returncode or 0, out.decode("utf-8", "replace")
+
+
+async def test_installer_commands_take_the_site_config(tmp_path: Path) -> None:
+    """README's walkthrough on the demo site: `das config check`, `das read` and `das uplink test` all take the
+    site configuration `das run` uses; a water outlet's test packet goes with ST=32."""
+    timeline = SimTimeline(datetime.now().replace(microsecond=0), 1.0)
+    async with demo_site(tmp_path, timeline) as run:
+        code, out = await _das("config", "check", str(run.config))
+        assert code == 0 and "DA001" in out and "cems" in out, out
+        code, out = await _das("read", "cems", "--config", str(run.config))
+        assert code == 0 and "a21026" in out, out
+        code, out = await _das("uplink", "test", "national", "-c", str(run.config), "--value", "a21026=12.3")
+        assert code == 0 and "CN=9014" in out and "ST=31;" in out, out
+        args = ("uplink", "test", "province", "-c", str(run.config), "--outlet", "DW001", "--value", "w01018=20")
+        code, out = await _das(*args)
+        assert code == 0 and "ST=32;" in out, out
+        mn = run.sims.data["platforms"]["province"]["mns"]["DW001"]
+        (frame,) = received(run.platform_dbs["province"], mn, "2011")
+        assert frame.st == "32" and frame.factors == {"w01018": {"Rtd": "20.0", "Flag": "N"}}
