@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from buffer._times import to_text
+from buffer._times import from_text, to_text
 from buffer.errors import BadValueError
 
 SettingValue = str | int | float | bool
@@ -46,3 +46,12 @@ def put(db: Database, target: str, key: str, value: SettingValue, at: datetime) 
         " ON CONFLICT (target, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
         (target, key, encoded, to_text(at, "setting time")),
     )
+
+
+def changes(db: Database, key: str) -> list[tuple[str, Any, datetime]]:
+    """(target, value, updated_at) of `key` over every target, oldest change first (a system-wide value such as
+    MinInterval follows the latest platform that set it)."""
+    rows = db.execute(
+        "SELECT target, value, updated_at FROM settings WHERE key = ? ORDER BY updated_at, target", (key,)
+    ).fetchall()
+    return [(target, json.loads(value), from_text(at)) for target, value, at in rows]

@@ -268,6 +268,10 @@ class Store:
         """Settings stored for an upload target (buffer/settings.py), key → JSON scalar."""
         return settings.get_all(self.db, target)
 
+    def setting_changes(self, key: str) -> list[tuple[str, Any, datetime]]:
+        """(target, value, updated_at) of one key across targets, oldest first (buffer/settings.py)."""
+        return settings.changes(self.db, key)
+
     def set_setting(self, target: str, key: str, value: SettingValue) -> None:
         """Persist one setting for `target`; durable when this returns (a platform is answered only after)."""
         with self.transaction():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from importlib import import_module
 
 from agent.model import Record, RecordKind
@@ -27,6 +27,7 @@ from uplink.cp_build import (
     standard_check_cp,
 )
 from uplink.hj212 import CN, Cp
+from uplink.overrides import persist_setting
 from uplink.services import AgentClock, Services
 from uplink.session import PlatformSession, SessionStatus, default_handler
 from uplink.settings import PlatformSettings
@@ -71,6 +72,7 @@ class UplinkManager:
         self.timer = timer or MonotonicClock()
         services = services or Services(clock=clock)
         self.sessions: dict[str, PlatformSession] = {}
+        self._last_rtd: dict[str, datetime] = {}  # target → DataTime of the last real-time record enqueued
         for base in platforms:
             for outlet in base.mns:
                 settings = effective(base, store, outlet)
@@ -113,7 +115,11 @@ class UplinkManager:
 
     # --- records --------------------------------------------------------------------------------------------
     def targets_for(self, record: Record) -> list[str]:
-        """Sessions of the record's outlet whose platform takes this kind (ST 44/45 data only in 2025)."""
+        """Sessions of the record's outlet whose platform takes this kind (ST 44/45 data only in 2025).
+
+        Real-time records are made at the outlet's RtdInterval; a platform that set a longer one (1062) gets
+        only those at least its RtdInterval apart (its upload rate is its session's business, docs/commands.md).
+        """
         out = []
         special = is_power_record(record) or is_process_record(record)
         for session in self._sessions_of(record.outlet):
@@ -122,9 +128,23 @@ class UplinkManager:
                 if settings.version == 2025 and settings.upload.power:
                     out.append(session.target)
                 continue
-            if getattr(settings.upload, _KIND_FLAG[RecordKind(record.kind)]):
-                out.append(session.target)
+            if not getattr(settings.upload, _KIND_FLAG[RecordKind(record.kind)]):
+                continue
+            if record.kind == RecordKind.RTD:
+                last = self._last_rtd.get(session.target)
+                if last is not None and last <= record.data_time < last + timedelta(seconds=settings.rtd_interval):
+                    continue
+                self._last_rtd[session.target] = record.data_time
+            out.append(session.target)
         return out
+
+    def share_setting(self, outlet: str, key: str, value: str) -> None:
+        """A system-wide setting one platform changed (MinInterval: "一个系统只能有一个值", HJ 212-2017 Table 4),
+        persisted and applied for every session of the outlet, so each platform's 1063 answers the value the
+        statistics now use, also after a restart."""
+        for session in self._sessions_of(outlet):
+            if str(getattr(session.settings, key)) != value:
+                session.adopt(persist_setting(session.settings, self.store, outlet, key, value))
 
     def put_record(self, record: Record, *, replace: bool = False) -> int:
         """Store the record and enqueue it for its targets in one transaction, then wake those sessions."""

@@ -243,6 +243,13 @@ class PlatformSession:
             self._decoder.dialect = new.dialect
         log.info("%s: 平台修改设置 / platform set %s = %s", self.target, key, "***" if "key" in key else value)
 
+    def adopt(self, settings: PlatformSettings) -> None:
+        """Settings changed (and persisted) outside this session's commands: a system-wide value such as the
+        MinInterval another platform set (`UplinkManager.share_setting`)."""
+        self._settings = settings
+        if self._decoder is not None:
+            self._decoder.dialect = settings.dialect
+
     # --- lifecycle ------------------------------------------------------------------------------------------
     def start(self) -> None:
         if self._task is None:

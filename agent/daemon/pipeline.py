@@ -27,7 +27,7 @@ from agent.stats import OutletKind, OutletParams, StatsEngine, StatsOutput
 from agent.stats.windows import day_start, hour_window
 from buffer import RecordExistsError, Store, StoreError
 from uplink.mqtt import MqttSettings, enqueue_alarm, record_targets
-from uplink.settings import PlatformSettings
+from uplink.settings import MIN_INTERVALS, PlatformSettings, SettingKey
 
 __all__ = ["AlarmBook", "OutletPipeline", "ResumeReport", "Routing", "alarm_identity"]
 
@@ -234,14 +234,78 @@ class OutletPipeline:
         self._targets: dict[int, list[str]] = {}
 
     # -- start ---------------------------------------------------------------------------------------------
-    def _last_minute_end(self, now: datetime) -> datetime | None:
-        step = timedelta(minutes=self.params.min_interval)
+    def _last_minute_end(self, now: datetime, switch: tuple[int, datetime] | None) -> datetime | None:
         for back in _LOOKBACK:
             # Stored minutes may lie ahead of `now` after a 1012 set the clock back: look a day forward too.
             found = self.store.records(self.outlet, RecordKind.MINUTE, now - back, now + timedelta(days=1))
             if found:
-                return found[-1].data_time + step
+                last = found[-1].data_time
+                minutes = switch[0] if switch is not None and last >= switch[1] else self.params.min_interval
+                return last + timedelta(minutes=minutes)
         return None
+
+    # -- MinInterval (1064) ---------------------------------------------------------------------------------
+    def min_interval_override(self) -> tuple[int, datetime] | None:
+        """The MinInterval a platform last set for this outlet (CN 1064, `uplink.overrides`) and when, or None.
+
+        HJ 212-2017 Table 4: "一个系统只能有一个值" — one value per system, so the latest change by any of the
+        outlet's platforms decides what the statistics make (and every platform then gets those minutes).
+        """
+        targets = {p.target(self.outlet) for p in self.routing.platforms if self.outlet in p.mns}
+        found: tuple[int, datetime] | None = None
+        for target, value, at in self.store.setting_changes(SettingKey.MIN_INTERVAL.value):
+            # The override store checks the value too; a row that does not fit is not followed.
+            if target in targets and str(value).isdigit() and int(value) in MIN_INTERVALS:
+                found = (int(value), at)
+        return found
+
+    @staticmethod
+    def _boundary(at: datetime) -> datetime:
+        """Where a MinInterval set at `at` takes effect: the first hour boundary at or after it (docs/statistics.md)."""
+        hour = hour_window(at)
+        return hour.start if at == hour.start else hour.end
+
+    def _switch(self) -> tuple[int, datetime] | None:
+        """(new MinInterval, when it takes effect) if a platform's differs from the file's, else None."""
+        override = self.min_interval_override()
+        if override is None or override[0] == self.params.min_interval:
+            return None
+        return override[0], self._boundary(override[1])
+
+    def _new_engine(self, start: datetime | None, switch: tuple[int, datetime] | None) -> StatsEngine:
+        params = self.params
+        if switch is not None and (start is None or start >= switch[1]):
+            params = params.model_copy(update={"min_interval": switch[0]})
+            switch = None
+        engine = StatsEngine(params, start=start, close_delay_s=self.close_delay_s)
+        if switch is not None:
+            engine.change_min_interval(*switch)
+        return engine
+
+    def follow_min_interval(self) -> None:
+        """Schedule a MinInterval a platform set since the engine was built (checked on every tick)."""
+        switch = self._switch()
+        wanted = switch[0] if switch is not None else self.params.min_interval
+        engine = self.engine
+        if engine is None or engine.min_interval == wanted:
+            return
+        try:
+            effective = engine.change_min_interval(wanted, switch[1] if switch is not None else datetime.min)
+        except ValueError as err:  # the override store refuses such values; never stop the statistics for one
+            event(log, logging.ERROR, "min_interval_refused", outlet=self.outlet, value=wanted, error=err)
+            return
+        event(
+            log,
+            logging.WARNING,
+            "min_interval_changed",
+            "分钟数据间隔已更改 / minute interval changed by a platform",
+            outlet=self.outlet,
+            minutes=wanted,
+            effective=effective.isoformat(sep=" "),
+        )
+        share = getattr(self.routing.manager, "share_setting", None)
+        if share is not None:
+            share(self.outlet, SettingKey.MIN_INTERVAL.value, str(wanted))
 
     def _first_minute_since(self, begin: datetime, end: datetime) -> datetime | None:
         found = self.store.records(self.outlet, RecordKind.MINUTE, begin, end)
@@ -255,14 +319,15 @@ class OutletPipeline:
 
     def resume(self, now: datetime) -> ResumeReport:
         """Build the engine, replaying stored readings so that no window is lost or counted twice."""
-        last_end = self._last_minute_end(now)
+        switch = self._switch()
+        last_end = self._last_minute_end(now, switch)
         if last_end is None:
-            self.engine = StatsEngine(self.params, close_delay_s=self.close_delay_s)
+            self.engine = self._new_engine(None, switch)
             return ResumeReport(self.outlet, None)
         day = day_start(last_end)
         first = self._first_minute_since(day - self._lookback(), last_end) or last_end
         start = min(first, last_end)
-        self.engine = StatsEngine(self.params, start=start, close_delay_s=self.close_delay_s)
+        self.engine = self._new_engine(start, switch)
         self.alarms.load(start, now + timedelta(days=1))
         stored = {
             (s.kind, s.data_time)
@@ -309,7 +374,7 @@ class OutletPipeline:
     def add(self, readings: Iterable[Reading]) -> None:
         """Feed readings that are already committed to the store (those this outlet takes, under its codes)."""
         if self.engine is None:
-            self.engine = StatsEngine(self.params, close_delay_s=self.close_delay_s)
+            self.engine = self._new_engine(None, self._switch())
         for reading in readings:
             code = self.feeds.get((reading.device, reading.factor))
             if code is None:
@@ -330,7 +395,9 @@ class OutletPipeline:
     def tick(self, now: datetime) -> int:
         """Close the windows the clock has passed; commit their records and alarms. Returns records stored."""
         if self.engine is None:
-            self.engine = StatsEngine(self.params, close_delay_s=self.close_delay_s)
+            self.engine = self._new_engine(None, self._switch())
+        else:
+            self.follow_min_interval()
         out = self.engine.advance(now)
         return self._commit(out.records, out.alarms)
 
