@@ -240,3 +240,29 @@ async def test_installer_commands_take_the_site_config(tmp_path: Path) -> None:
         mn = run.sims.data["platforms"]["province"]["mns"]["DW001"]
         (frame,) = received(run.platform_dbs["province"], mn, "2011")
         assert frame.st == "32" and frame.factors == {"w01018": {"Rtd": "20.0", "Flag": "N"}}
+
+
+def test_readme_walkthrough_commands_exist() -> None:
+    """Every `das` command in README's installer walkthrough is a real command, and every option it shows is
+    one that command has (checked against its --help)."""
+    import os
+    import re
+    import subprocess
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Installing on a site") :]
+    blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
+    lines = [ln.split("  #")[0].strip() for ln in "\n".join(blocks).replace("\\\n", " ").splitlines()]
+    commands = [ln.split() for ln in lines if ln.startswith("das ")]
+    assert len(commands) >= 10, commands
+    env = {**os.environ, "COLUMNS": "200", "TERM": "dumb", "NO_COLOR": "1"}
+    for tokens in commands:
+        path = []
+        for token in tokens[1:]:
+            if not re.fullmatch(r"[a-z]+", token):
+                break
+            path.append(token)
+        run = subprocess.run(das_command(*path, "--help"), capture_output=True, text=True, env=env, timeout=60)
+        assert run.returncode == 0, (tokens, run.stdout + run.stderr)
+        for option in (t.split("=")[0] for t in tokens if t.startswith("-")):
+            assert option in run.stdout, f"{' '.join(tokens)}: no {option} in `das {' '.join(path)} --help`"
