@@ -4,6 +4,7 @@
 - `reading_routes`: which outlet factor each device point feeds (device, point) → (outlet, code);
 - `outlet_params`: `OutletParams` per outlet for the statistics engine;
 - `platform_settings` / `session_settings` / `mqtt_settings`: the uplink's models, secrets in clear text;
+- `das_identity`: the DAS's HJ 212-2025 identity (i23005-i23008) for 1001/1002, when `[site]` gives one;
 - `retention_policy`, `store_path`.
 
 Nothing here does I/O except `device_readers`, which only creates link owners (no port is opened).
@@ -27,11 +28,13 @@ from buffer.retention import RetentionPolicy
 from drivers.link import LinkRegistry, SerialParams, TcpParams
 from drivers.profiles.config import DeviceConfig, DevicesConfig, PointOverride
 from drivers.reader import ProfiledDevice, build_devices
+from uplink.commands import DasIdentity
 from uplink.mqtt.settings import MqttSettings
 from uplink.settings import PlatformSettings, target_name
 
 __all__ = [
     "Route",
+    "das_identity",
     "device_readers",
     "devices_config",
     "link_params",
@@ -184,6 +187,15 @@ def session_settings(config: SiteConfig) -> dict[str, PlatformSettings]:
 
 def mqtt_settings(config: SiteConfig) -> dict[str, MqttSettings]:
     return {name: MqttSettings.model_validate({"name": name, **_plain(t)}) for name, t in config.mqtt.items()}
+
+
+def das_identity(config: SiteConfig) -> DasIdentity | None:
+    """`[site]` das_id/cpu_id/macs as the command handler's identity; None without `das_id` (a 2025 1002, which
+    assigns an MN to a DAS id, is then refused)."""
+    site = config.site
+    if site.das_id is None:
+        return None
+    return DasIdentity(das_id=site.das_id, cpu_id=site.cpu_id, macs=tuple(site.macs))
 
 
 def retention_policy(config: SiteConfig) -> RetentionPolicy:

@@ -149,6 +149,42 @@ class SiteInfo(_Model):
         title="时区 Time zone",
         description="HJ 212 数据时间无时区, 用北京时间 / HJ 212 DataTime has no zone: China time (UTC+8)",
     )
+    das_id: str | None = Field(
+        None,
+        min_length=1,
+        max_length=24,
+        pattern=r"^[0-9A-Za-z]+$",
+        title="数采仪编号 DAS id",
+        description="i23005 (HJ 212-2025 1001/1002): 平台按此分配 MN; 不设则拒绝 1002 / the platform assigns the MN "
+        "to this id; without it a 2025 1002 is refused",
+    )
+    cpu_id: str = Field(
+        "",
+        max_length=24,
+        pattern=r"^[0-9A-Za-z]*$",
+        title="处理器编号 CPU ID",
+        description="i23006 (HJ 212-2025 1001)",
+    )
+    macs: tuple[str, ...] = Field(
+        (),
+        max_length=2,
+        title="网卡地址 MACs",
+        description="i23007/i23008 (HJ 212-2025 1001): 12 位十六进制, 无分隔符 / 12 hex digits, no separators",
+    )
+
+    @field_validator("macs")
+    @classmethod
+    def _macs(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for mac in value:
+            if not re.fullmatch(r"[0-9A-Fa-f]{12}", mac):
+                raise ValueError(f"MAC {mac!r}: 12 hex digits without separators expected, e.g. E86A643C7BBC")
+        return tuple(mac.upper() for mac in value)
+
+    @model_validator(mode="after")
+    def _identity(self) -> Self:
+        if self.das_id is None and (self.cpu_id or self.macs):
+            raise ValueError("cpu_id and macs belong to a DAS identity: give das_id too")
+        return self
 
 
 class StoreConfig(_Model):

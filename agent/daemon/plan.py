@@ -52,6 +52,8 @@ class SitePlan:
     intervals: Mapping[str, float] = field(default_factory=dict)
     point_codes: Mapping[tuple[str, str], str] = field(default_factory=dict)
     """(device, point) → code for points that have no factor code of their own (equipment sources)."""
+    identity: Any = None
+    """uplink.commands.DasIdentity from `[site]` das_id/cpu_id/macs (HJ 212-2025 1001/1002), or None."""
 
 
 def poll_intervals(plan_devices: Mapping[str, object], outlets: tuple[OutletPlan, ...]) -> dict[str, float]:
@@ -100,4 +102,5 @@ def plan_from_config(config: Any, *, state_dir: Path | None = None) -> SitePlan:
         retention=build.retention_policy(config),
         close_delay_s=float(config.statistics.close_delay_s),
         point_codes=point_codes,
+        identity=build.das_identity(config),
     )

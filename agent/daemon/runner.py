@@ -60,6 +60,7 @@ def _uplinks(site: Site) -> Any:
     manager = None
     if plan.platforms:
         from agent.stats import decimals
+        from uplink.commands import CommandHandler
         from uplink.manager import UplinkManager
         from uplink.services import Services
 
@@ -68,7 +69,10 @@ def _uplinks(site: Site) -> Any:
             site.store,
             clock=site.clock,
             timer=site.clock.real_timer,
+            # The agent clock (1011/1012), live values (2011) and the analyzers (3019-3024) for the commands;
+            # the site's identity lets a 2025 platform assign this DAS an MN (1002), refused without one.
             services=Services(clock=site.clock, live=site.services, devices=site.services),
+            handler=CommandHandler(identity=plan.identity),
             decimals={o.name: decimals(o.params) for o in plan.outlets},
         )
         site.routing.attach(manager)
