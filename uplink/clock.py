@@ -1,4 +1,7 @@
-"""Agent clocks: the real one (settable by a platform's 1012) and a fast simulated one for tests and benchmarks.
+"""Test clocks for the uplink: a fast simulated agent clock and its matching timer, for tests and benchmarks.
+
+The agent's production clock is `agent.daemon.clock.AgentClock` (the daemon's, also used by `das uplink test`):
+it satisfies `uplink.services.AgentClock` (`now`, `set` for CN 1012 as an offset, never the system clock).
 
 A session needs two views of time: a monotonic clock for timers (OverTime, backoff, heartbeat; a
 `drivers.clock.Clock`) and the agent's wall clock for QN and DataTime (`uplink.services.AgentClock`). They are
@@ -12,20 +15,7 @@ import asyncio
 import time
 from datetime import datetime, timedelta
 
-__all__ = ["ScaledTimer", "SimClock", "WallClock"]
-
-
-class WallClock:
-    """Local wall time plus an offset that `set()` moves (a platform's 1012 never touches the system clock here)."""
-
-    def __init__(self) -> None:
-        self._offset = timedelta(0)
-
-    def now(self) -> datetime:
-        return datetime.now() + self._offset
-
-    def set(self, t: datetime) -> None:
-        self._offset = t - datetime.now()
+__all__ = ["ScaledTimer", "SimClock"]
 
 
 class ScaledTimer:

@@ -84,9 +84,9 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="JSON 输出 / print JSON")] = False,
     ) -> None:
         """连接平台, 发送一条 2011 实时数据, 显示应答与往返时间 / Send one 2011 and show the answer and RTT."""
+        from agent.daemon.clock import AgentClock
         from agent.model import RecordKind
         from drivers.clock import MonotonicClock
-        from uplink.clock import WallClock
         from uplink.cp_build import record_to_cp
         from uplink.hj212 import Cp, CpError
         from uplink.probe import probe
@@ -101,7 +101,7 @@ def register(app: typer.Typer) -> None:
         if outlet not in settings.mns:
             _fail(f"平台 {platform} 没有监测点 / no outlet {outlet!r} (has: {', '.join(settings.mns)})")
         settings = sessions.get(settings.target(outlet), settings)
-        clock = WallClock()
+        clock = AgentClock()  # the agent's one wall clock, as das run uses it
         now = clock.now()
         try:
             if value:

@@ -17,6 +17,7 @@ from agent.daemon.plan import plan_from_config
 from agent.daemon.runner import _uplinks
 from agent.daemon.site import Site
 from buffer import Store
+from uplink import services
 from uplink.commands import DasIdentity
 from uplink.hj212 import Cp, Frame, QnRtn, make_flag
 
@@ -53,6 +54,7 @@ async def test_the_handler_knows_the_das_identity_and_the_services(tmp_path: Pat
         session = _uplinks(site).manager.sessions["province/DW001"]  # HJ 212-2025
         assert session.handler is not None and session.handler.identity == plan.identity
         assert session.services.clock is site.clock and session.services.live is site.services
+        assert isinstance(site.clock, services.AgentClock)  # the one production clock meets the uplink's Protocol
 
         def assign(das_id: str) -> Frame:
             settings = session.settings
