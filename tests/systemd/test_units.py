@@ -1,15 +1,15 @@
 """The unit files: the checked-in ones are what install writes, they say what the issue asks, and systemd accepts them.
 
-`systemd-analyze` checks run wherever systemd is installed and skip (also under CI=true) where it is not: CI
-containers do not install the systemd package just to lint two files (docs/operations.md, "Hardening").
+`systemd-analyze` checks use the `require_tool` fixture: they skip where systemd is not installed and fail under
+CI=true, where `.ci/run` installs the systemd package (docs/operations.md, "Hardening").
 """
 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -55,11 +55,8 @@ def test_agent_unit_has_what_the_issue_asks() -> None:
 
 
 @pytest.fixture
-def systemd_analyze() -> str:
-    path = shutil.which("systemd-analyze")
-    if path is None:
-        pytest.skip("systemd-analyze not installed (the systemd package); CI does not install it, see operations.md")
-    return path
+def systemd_analyze(require_tool: Callable[[str], str]) -> str:
+    return require_tool("systemd-analyze")
 
 
 def _write_units(folder: Path) -> list[Path]:
