@@ -7,6 +7,7 @@ from `drivers.link.scan.PROBE_MODULES` (Modbus here; DL/T 645 adds its own).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 
 import typer
@@ -79,6 +80,16 @@ def snippet(found: Sequence[Found], *, tcp_framing: str = "tcp") -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _summary(probes: int, found: list[Found], seconds: float) -> None:
+    """One line on stderr instead of a log line per silent unit id (the link owners are quiet during a scan)."""
+    silent = max(0, probes - len(found))
+    typer.echo(
+        f"探测 {probes} 次，{len(found)} 台应答，{silent} 次无应答，用时 {seconds:.0f} s / "
+        f"{probes} probes, {len(found)} answered, {silent} silent, {seconds:.0f} s",
+        err=True,
+    )
+
+
 def _report(found: list[Found]) -> None:
     if not found:
         typer.echo("未发现设备 / no device answered")
@@ -111,6 +122,7 @@ def register(app: typer.Typer) -> None:
         bauds, parities = _ints(baud), _parities(parity)
         probes = load_probes()
         total = serial_steps(bauds, parities, options, probes)
+        started = time.monotonic()
         with typer.progressbar(length=total, label="扫描中 / scanning") as bar:
             try:
                 found = asyncio.run(
@@ -127,6 +139,7 @@ def register(app: typer.Typer) -> None:
             except LinkDown as err:
                 typer.echo(f"\n连接失败 / connection failed: {err}", err=True)
                 raise typer.Exit(2) from None
+        _summary(total, found, time.monotonic() - started)
         _report(found)
 
     @scan.command("tcp")
@@ -140,12 +153,14 @@ def register(app: typer.Typer) -> None:
         options = ScanOptions(units=parse_units(units), timeout=timeout)
         probes = load_probes()
         total = sum(p.steps(options) for p in probes if p.transport in ("tcp", "both"))
+        started = time.monotonic()
         with typer.progressbar(length=total, label="扫描中 / scanning") as bar:
             try:
                 found = asyncio.run(scan_tcp(host, port, options=options, probes=probes, progress=bar.update))
             except LinkDown as err:
                 typer.echo(f"\n连接失败 / connection failed: {err}", err=True)
                 raise typer.Exit(2) from None
+        _summary(total, found, time.monotonic() - started)
         _report(found)
 
     app.add_typer(scan, name="scan")

@@ -64,8 +64,12 @@ class LinkOwner:
         clock: Clock | None = None,
         default_timing: DeviceTiming | None = None,
         transport: SerialTransport | TcpTransport | None = None,
+        quiet: bool = False,
     ) -> None:
+        """`quiet`: per-device transitions (not answering / answers again) are logged at DEBUG, for `das scan`,
+        where hundreds of silent unit ids are the expected outcome, not news (the link's own events still log)."""
         self.params = params
+        self.quiet = quiet
         self.endpoint = params.endpoint
         self.clock = clock or MonotonicClock()
         self.default_timing = default_timing or DeviceTiming()
@@ -142,7 +146,12 @@ class LinkOwner:
                 last = err
                 continue
             if state.failures:
-                log.info("%s on %s answers again / 设备恢复", device, self.endpoint)
+                log.log(
+                    logging.DEBUG if self.quiet else logging.INFO,
+                    "%s on %s answers again / 设备恢复",
+                    device,
+                    self.endpoint,
+                )
             state.failures = 0
             state.backoff_until = 0.0
             state.ok += 1
@@ -159,8 +168,12 @@ class LinkOwner:
             period = min(timing.backoff_min * (2 ** min(over, 16)), timing.backoff_max)
             state.backoff_until = self.clock.now() + period
             if over == 0:
-                log.warning(
-                    "%s on %s not answering, backing off / 设备无应答，退避 %.0f s", device, self.endpoint, period
+                log.log(
+                    logging.DEBUG if self.quiet else logging.WARNING,
+                    "%s on %s not answering, backing off / 设备无应答，退避 %.0f s",
+                    device,
+                    self.endpoint,
+                    period,
                 )
 
     async def _transact(self, device: str, request: bytes, reply_length: ReplyLength, timeout: float) -> bytes:

@@ -2,7 +2,8 @@
 
 A probe is a small object per protocol (Modbus here; DL/T 645 adds its own by listing its module in
 `PROBE_MODULES`, which must expose `PROBES: list[Probe]`). Each line setting gets a fresh link owner with short
-timeouts and no retries, so a scan of 247 unit ids at 9600 baud stays within minutes.
+timeouts and no retries, so a scan of 247 unit ids at 9600 baud stays within minutes. The owners are quiet: a
+silent unit id is the usual answer to a probe, so it is not logged (thousands of WARNING lines in a full sweep).
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ async def scan_serial(
     for baud in bauds:
         for parity in parities:
             params = SerialParams(port=port, baudrate=baud, parity=parity, stopbits=1)
-            link = LinkOwner(params, clock=clock, default_timing=_timing(options))
+            link = LinkOwner(params, clock=clock, default_timing=_timing(options), quiet=True)
             done = 0
 
             def step(n: int) -> None:
@@ -132,7 +133,7 @@ async def scan_tcp(
 ) -> list[Found]:
     params = TcpParams(host=host, port=port)
     chosen = [p for p in (probes if probes is not None else load_probes()) if p.transport in ("tcp", "both")]
-    link = LinkOwner(params, clock=clock, default_timing=_timing(options))
+    link = LinkOwner(params, clock=clock, default_timing=_timing(options), quiet=True)
     found: list[Found] = []
     try:
         for probe in chosen:

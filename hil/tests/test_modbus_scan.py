@@ -91,3 +91,31 @@ def test_das_scan_on_real_hardware() -> None:
     result = CliRunner().invoke(app, ["scan", "serial", port, "--baud", baud, "--parity", parity, "--units", units])
     assert result.exit_code == 0, result.output
     assert result.output.count("modbus-rtu") == len(parse_units(units))
+
+
+def test_scan_of_a_silent_bus_keeps_stderr_short(tmp_path: Path, require_tool: Callable[[str], str]) -> None:
+    """A sweep where nobody answers: one summary line on stderr, not a WARNING per silent unit id (20 × 2 here,
+    thousands in a full sweep), which drowned the progress bar."""
+    socat = require_tool("socat")
+    a, b = tmp_path / "master", tmp_path / "nobody"
+    pair = subprocess.Popen([socat, "-d", "-d", f"pty,raw,echo=0,link={a}", f"pty,raw,echo=0,link={b}"],
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 5
+        while not (a.exists() and b.exists()):
+            assert time.monotonic() < deadline, "socat did not create the pty pair"
+            time.sleep(0.01)
+        result = subprocess.run(
+            [sys.executable, "-c", "from agent.cli import main; main()", "scan", "serial", str(a),
+             "--baud", "9600,19200", "--parity", "N", "--units", "1-20", "--timeout", "0.05"],
+            capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[2],
+        )  # fmt: skip
+    finally:
+        pair.terminate()
+        pair.wait(5)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "no device answered" in result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) <= 3, result.stderr
+    assert "not answering" not in result.stderr
+    assert any("silent" in line for line in lines), result.stderr
