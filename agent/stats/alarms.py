@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from agent.model import Alarm, Reading, Record
 from agent.stats.flags import is_valid_flag
@@ -96,6 +97,13 @@ def _num(values: dict[str, float | str], key: str) -> float | None:
     return v if isinstance(v, float | int) and not isinstance(v, bool) else None
 
 
+def shown(value: float, places: int) -> float:
+    """The value as the platform receives it: rounded to the factor's decimals the way the HJ 212 text is written
+    (`uplink.hj212` formats `Decimal(str(value))`, half to even). The platform judges that number, so a check that
+    compared the unrounded mean would report 180.00 as over a limit of 180 (raw 180.004)."""
+    return float(f"{Decimal(str(value)):.{places}f}")
+
+
 class ConstantWatch:
     """恒值: `count` consecutive records with flag N and the same value at the factor's decimals."""
 
@@ -114,7 +122,7 @@ class ConstantWatch:
             if o is None:
                 continue
             avg = _num(g.values, "Avg")
-            value = round(avg, o.decimals) if avg is not None and g.values.get("Flag") == "N" else None
+            value = shown(avg, o.decimals) if avg is not None and g.values.get("Flag") == "N" else None
             prev = self._state.get(g.factor)
             if prev is not None and value is not None and value == prev[0]:
                 _, start, n, alarm = prev
@@ -173,16 +181,20 @@ class HourChecks:
             if avg is None:
                 without.append(o.code)
             valid = avg is not None and is_valid_flag(flag)
-            shown = round(avg, o.decimals) if avg is not None else None
+            # Every comparison is on the reported value (the factor's decimals), never the unrounded mean.
+            avg_shown = shown(avg, o.decimals) if avg is not None else None
             zs = _num(values, "ZsAvg")
-            compared = zs if zs is not None else avg
+            suffix, compared = ("ZsAvg", shown(zs, o.decimals)) if zs is not None else ("Avg", avg_shown)
             over = valid and o.limit is not None and compared is not None and compared > o.limit
-            step("over_limit", o.code, over, f"{o.code} {'ZsAvg' if zs is not None else 'Avg'}={compared} > {o.limit}")
-            step("zero", o.code, o.checked and valid and shown == 0, f"{o.code} Avg={avg}")
-            step("negative", o.code, o.checked and valid and shown is not None and shown < 0, f"{o.code} Avg={avg}")
+            text = f"{compared:.{o.decimals}f}" if compared is not None else "-"
+            step("over_limit", o.code, over, f"{o.code} {suffix}={text} > {o.limit:g}" if o.limit is not None else "")
+            avg_text = f"{avg_shown:.{o.decimals}f}" if avg_shown is not None else "-"
+            step("zero", o.code, o.checked and valid and avg_shown == 0, f"{o.code} Avg={avg_text}")
+            negative = o.checked and valid and avg_shown is not None and avg_shown < 0
+            step("negative", o.code, negative, f"{o.code} Avg={avg_text}")
             high = o.range[1] if o.range is not None else None
-            over_range = flag == "T" or (high is not None and avg is not None and avg > high)
-            step("over_range", o.code, over_range, f"{o.code} Avg={avg} Flag={flag} range={o.range}")
+            over_range = flag == "T" or (high is not None and avg_shown is not None and avg_shown > high)
+            step("over_range", o.code, over_range, f"{o.code} Avg={avg_text} Flag={flag} range={o.range}")
         total = len(outputs(self.params))
         step("missing", None, total > 0 and len(without) == total, "no factor has an hour value")
         step(

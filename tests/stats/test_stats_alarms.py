@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
+import pytest
 from stats_build import T0, gas_params
 
 from agent.model import FactorValues, Reading, Record, RecordKind
-from agent.stats import EquipmentParams, recompute
+from agent.stats import EquipmentParams, cp_text, decimals, load_params, read_readings_csv, recompute
 from agent.stats.alarms import KINDS, clock_drift, detect_comm, detect_hour_alarms, final
 
 H = timedelta(hours=1)
+DATA = Path(__file__).resolve().parent / "data"
 
 
 def _hour(i: int, so2: dict[str, float | str], o2: float | None = 9.0, flow: float | None = 6e4) -> Record:
@@ -34,6 +37,28 @@ def test_over_limit_on_converted_hour_mean_runs_merge() -> None:
     alarms = [a for a in detect_hour_alarms(hours, gas_params()) if a.kind == "over_limit"]
     assert _kinds(alarms) == [("over_limit", "a21026", T0 + H, T0 + 3 * H)]
     assert "ZsAvg" in alarms[0].detail
+
+
+@pytest.mark.parametrize(("so2", "zs_text", "alarm"), [(144.0032, "180.00", False), (144.008, "180.01", True)])
+def test_over_limit_compares_the_reported_value(tmp_path: Path, so2: float, zs_text: str, alarm: bool) -> None:
+    """Field report: `a21026-ZsAvg=180.00` with limit 180 raised over_limit (the unrounded mean was 180.004). The
+    platform judges the value it receives, at the factor's decimals: 180.00 is not over 180, 180.01 is.
+    gas_readings.csv with every SO2 reading set to `so2`; O2 9 % gives Zs = 1.25 × the measured value."""
+    lines = (DATA / "gas_readings.csv").read_text(encoding="utf-8").splitlines()
+    rows = [
+        ",".join(f if i != 3 or ",a21026," not in line else str(so2) for i, f in enumerate(line.split(",")))
+        for line in lines
+    ]
+    csv_path = tmp_path / "readings.csv"
+    csv_path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    params = load_params(DATA / "gas_outlet.toml")
+    out = recompute(read_readings_csv(csv_path), params)
+    [hour] = [r for r in out.records if r.kind == RecordKind.HOUR]
+    assert f"a21026-ZsAvg={zs_text}," in cp_text(hour, decimals(params))
+    over = [a for a in final(out.alarms) if a.kind == "over_limit"]
+    assert [a.factor for a in over] == (["a21026"] if alarm else [])
+    if alarm:
+        assert f"ZsAvg={zs_text}" in over[0].detail and "180" in over[0].detail
 
 
 def test_zero_negative_over_range() -> None:
