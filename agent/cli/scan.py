@@ -13,7 +13,16 @@ from collections.abc import Sequence
 import typer
 
 from drivers.errors import LinkDown
-from drivers.link.scan import Found, ScanOptions, load_probes, scan_serial, scan_tcp, serial_steps
+from drivers.link.scan import (
+    Found,
+    ScanOptions,
+    estimate_seconds,
+    line_plan,
+    load_probes,
+    scan_serial,
+    scan_tcp,
+    serial_steps,
+)
 
 __all__ = ["parse_units", "register", "snippet"]
 
@@ -80,6 +89,10 @@ def snippet(found: Sequence[Found], *, tcp_framing: str = "tcp") -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
 def _summary(probes: int, found: list[Found], seconds: float) -> None:
     """One line on stderr instead of a log line per silent unit id (the link owners are quiet during a scan)."""
     silent = max(0, probes - len(found))
@@ -109,9 +122,16 @@ def register(app: typer.Typer) -> None:
     @scan.command("serial")
     def serial_cmd(
         port: str = typer.Argument(..., help="串口 / serial port, e.g. /dev/ttyUSB0"),
-        baud: str = typer.Option("9600", help="波特率列表 / baud rates to try, e.g. 2400,4800,9600,19200"),
-        parity: str = typer.Option("N", help="校验位列表 / parities to try, e.g. N,E,O"),
-        units: str = typer.Option("1-247", help="单元号 / Modbus unit ids, e.g. 1-10,17"),
+        baud: str | None = typer.Option(
+            None,
+            help="波特率列表 / baud rates to try, e.g. 9600,19200 "
+            "(默认各协议常用 / default: each protocol's usual: Modbus 9600,19200,4800,2400,38400,115200; "
+            "DL/T 645 2400,1200,9600)",
+        ),
+        parity: str | None = typer.Option(
+            None, help="校验位列表 / parities to try, e.g. N,E (默认 / default: Modbus N,E; DL/T 645 E)"
+        ),
+        units: str = typer.Option("1-32", help="Modbus 单元号 / unit ids, e.g. 1-10,17 (默认 1-32; 全部 / all: 1-247)"),
         timeout: float = typer.Option(0.3, min=0.02, max=10, help="每次应答超时 / reply timeout per try, s"),
         first: bool = typer.Option(
             False, "--first", help="找到后停止 / stop after the first line setting that found any"
@@ -119,27 +139,39 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """扫描串口 / probe a serial port across baud rates, parities and unit ids."""
         options = ScanOptions(units=parse_units(units), timeout=timeout)
-        bauds, parities = _ints(baud), _parities(parity)
-        probes = load_probes()
-        total = serial_steps(bauds, parities, options, probes)
+        bauds = _ints(baud) if baud is not None else None
+        parities = _parities(parity) if parity is not None else None
+        plan = line_plan(port, load_probes(), bauds=bauds, parities=parities)
+        total = serial_steps(plan, options)
+        estimate = estimate_seconds(plan, options)
+        settings = ", ".join(step.params.line for step in plan)
+        typer.echo(
+            f"{len(plan)} 种线路设置 / line settings: {settings}; 最长约 / at most ~{_duration(estimate)} "
+            f"(无设备应答时 / if nothing answers; 用 --baud/--parity/--units 缩小 / narrow with them)",
+            err=True,
+        )
         started = time.monotonic()
+        done = [0]
         with typer.progressbar(length=total, label="扫描中 / scanning") as bar:
+
+            def progress(n: int) -> None:
+                done[0] += n
+                bar.update(n)
+
             try:
                 found = asyncio.run(
                     scan_serial(
                         port,
-                        bauds=bauds,
-                        parities=parities,
+                        plan=plan,
                         options=options,
-                        probes=probes,
-                        progress=bar.update,
+                        progress=progress,
                         stop_at_first_line=first,
                     )
                 )
             except LinkDown as err:
                 typer.echo(f"\n连接失败 / connection failed: {err}", err=True)
                 raise typer.Exit(2) from None
-        _summary(total, found, time.monotonic() - started)
+        _summary(done[0], found, time.monotonic() - started)
         _report(found)
 
     @scan.command("tcp")

@@ -22,18 +22,28 @@ class Dlt645Probe:
     name = "dlt645"
     transport: Literal["serial"] = "serial"
     versions = (Version.V2007, Version.V1997)
+    bauds = (2400, 1200, 9600)
+    """devices.md §1.1: 2400 8E1 is the 2007 default, 1200 for 1997-edition meters, 9600 on some newer ones."""
+    parities = ("E",)
 
     def steps(self, options: ScanOptions) -> int:
         return len(self.versions)
+
+    def silent_seconds(self, options: ScanOptions, params: SerialParams | TcpParams) -> float:
+        return len(self.versions) * self._timeout(options, params)
+
+    @staticmethod
+    def _timeout(options: ScanOptions, params: SerialParams | TcpParams) -> float:
+        # A wake-up preamble, request and reply are ~60 chars: 0.4 s at 1200 8E1, more than a Modbus probe needs.
+        wire = 60 * params.char_time if isinstance(params, SerialParams) else 0.0
+        return max(options.timeout, wire + 0.2)
 
     async def run(
         self, link: LinkOwner, params: SerialParams | TcpParams, options: ScanOptions, progress: Progress
     ) -> list[Found]:
         found: list[Found] = []
         line = params.line if isinstance(params, SerialParams) else ""
-        # A wake-up preamble, request and reply are ~60 chars: 0.4 s at 1200 8E1, more than a Modbus probe needs.
-        wire = 60 * params.char_time if isinstance(params, SerialParams) else 0.0
-        timeout = max(options.timeout, wire + 0.2)
+        timeout = self._timeout(options, params)
         for index, version in enumerate(self.versions):
             try:
                 hits = await probe_dlt645(link, versions=(version,), timeout=timeout)

@@ -18,7 +18,18 @@ from drivers.errors import LinkDown
 from drivers.link.owner import LinkOwner
 from drivers.link.params import DeviceTiming, SerialParams, TcpParams
 
-__all__ = ["PROBE_MODULES", "Found", "Probe", "ScanOptions", "load_probes", "scan_serial", "scan_tcp"]
+__all__ = [
+    "PROBE_MODULES",
+    "Found",
+    "LineStep",
+    "Probe",
+    "ScanOptions",
+    "estimate_seconds",
+    "line_plan",
+    "load_probes",
+    "scan_serial",
+    "scan_tcp",
+]
 
 PROBE_MODULES = ("drivers.modbus.scan", "drivers.dlt645.scan")
 """Modules exposing `PROBES`; a module not written yet is skipped."""
@@ -48,9 +59,17 @@ class ScanOptions:
 class Probe(Protocol):
     name: str
     transport: Literal["serial", "tcp", "both"]
+    bauds: tuple[int, ...]
+    """Serial: the baud rates this protocol's devices usually run at, swept when the user gives none."""
+    parities: tuple[str, ...]
+    """Serial: the usual parities, likewise."""
 
     def steps(self, options: ScanOptions) -> int:
         """How many progress steps `run` reports (for the progress bar)."""
+        ...
+
+    def silent_seconds(self, options: ScanOptions, params: SerialParams | TcpParams) -> float:
+        """How long `run` takes when nothing answers (the worst case, for the time estimate)."""
         ...
 
     async def run(
@@ -75,49 +94,89 @@ def _timing(options: ScanOptions) -> DeviceTiming:
     return DeviceTiming(timeout=options.timeout, retries=0, backoff_min=0.001, backoff_max=0.001)
 
 
-def serial_steps(bauds: Sequence[int], parities: Sequence[str], options: ScanOptions, probes: Sequence[Probe]) -> int:
-    per_line = sum(p.steps(options) for p in probes if p.transport in ("serial", "both"))
-    return per_line * len(bauds) * len(parities)
+@dataclass(frozen=True, slots=True)
+class LineStep:
+    """One line setting of a serial sweep and the probes tried at it."""
+
+    params: SerialParams
+    probes: tuple[Probe, ...]
+
+
+def line_plan(
+    port: str,
+    probes: Sequence[Probe],
+    *,
+    bauds: Sequence[int] | None = None,
+    parities: Sequence[str] | None = None,
+) -> list[LineStep]:
+    """The line settings to try and which probes run at each.
+
+    Each protocol sweeps its own usual settings unless the user narrows them: DL/T 645 meters run at 2400 8E1
+    (1200 8E1 for 1997-edition meters, devices.md §1.1), Modbus analyzers mostly at 9600 or 19200, N or E. A
+    setting two protocols share (2400 E, 9600 E) is visited once with both probes. A given list replaces the
+    probes' own for every probe, so `--baud 9600 --parity N` tries exactly 9600 8N1.
+    """
+    settings: dict[tuple[int, str], list[Probe]] = {}
+    for probe in probes:
+        if probe.transport not in ("serial", "both"):
+            continue
+        for baud in bauds if bauds else probe.bauds:
+            for parity in parities if parities else probe.parities:
+                settings.setdefault((baud, parity), []).append(probe)
+    return [
+        LineStep(SerialParams(port=port, baudrate=baud, parity=parity, stopbits=1), tuple(chosen))
+        for (baud, parity), chosen in settings.items()
+    ]
+
+
+def serial_steps(plan: Sequence[LineStep], options: ScanOptions) -> int:
+    return sum(p.steps(options) for step in plan for p in step.probes)
+
+
+def estimate_seconds(plan: Sequence[LineStep], options: ScanOptions) -> float:
+    """The sweep's duration when nothing answers (each answer makes it shorter, not longer)."""
+    return sum(p.silent_seconds(options, step.params) for step in plan for p in step.probes)
 
 
 async def scan_serial(
     port: str,
     *,
-    bauds: Sequence[int] = (9600,),
-    parities: Sequence[str] = ("N",),
+    bauds: Sequence[int] | None = None,
+    parities: Sequence[str] | None = None,
     options: ScanOptions = ScanOptions(),
     probes: Sequence[Probe] | None = None,
     progress: Progress = lambda n: None,
     clock: Clock | None = None,
     stop_at_first_line: bool = False,
+    plan: Sequence[LineStep] | None = None,
 ) -> list[Found]:
-    """Every (baud, parity) in turn; with `stop_at_first_line`, stop after the first setting that found any."""
+    """Every line setting of `line_plan` in turn; with `stop_at_first_line`, stop after the first that found any."""
+    if plan is None:
+        plan = line_plan(port, probes if probes is not None else load_probes(), bauds=bauds, parities=parities)
     found: list[Found] = []
     failures: list[LinkDown] = []
-    chosen = [p for p in (probes if probes is not None else load_probes()) if p.transport in ("serial", "both")]
-    steps = sum(p.steps(options) for p in chosen)
-    for baud in bauds:
-        for parity in parities:
-            params = SerialParams(port=port, baudrate=baud, parity=parity, stopbits=1)
-            link = LinkOwner(params, clock=clock, default_timing=_timing(options), quiet=True)
-            done = 0
+    for line in plan:
+        params = line.params
+        steps = sum(p.steps(options) for p in line.probes)
+        link = LinkOwner(params, clock=clock, default_timing=_timing(options), quiet=True)
+        done = 0
 
-            def step(n: int) -> None:
-                nonlocal done
-                done += n
-                progress(n)
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            progress(n)
 
-            try:
-                for probe in chosen:
-                    found += await probe.run(link, params, options, step)
-            except LinkDown as err:  # e.g. a line setting the port refuses: try the others
-                failures.append(err)
-                progress(max(0, steps - done))
-            finally:
-                await link.close()
-            if stop_at_first_line and found:
-                return found
-    if failures and len(failures) == len(bauds) * len(parities):
+        try:
+            for probe in line.probes:
+                found += await probe.run(link, params, options, step)
+        except LinkDown as err:  # e.g. a line setting the port refuses: try the others
+            failures.append(err)
+            progress(max(0, steps - done))
+        finally:
+            await link.close()
+        if stop_at_first_line and found:
+            return found
+    if failures and len(failures) == len(plan):
         raise failures[0]
     return found
 

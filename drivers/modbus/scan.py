@@ -24,8 +24,15 @@ class ModbusProbe:
         self.name = f"modbus-{framing}"
         self.transport: Literal["serial", "tcp"] = "serial" if framing == "rtu" else "tcp"
 
+    bauds = (9600, 19200, 4800, 2400, 38400, 115200)
+    """The usual analyzer line speeds, most common first: a found unit early makes `--first` stop early."""
+    parities = ("N", "E")
+
     def steps(self, options: ScanOptions) -> int:
         return len(options.units)
+
+    def silent_seconds(self, options: ScanOptions, params: SerialParams | TcpParams) -> float:
+        return len(options.units) * (options.timeout + params.frame_gap)
 
     async def run(
         self, link: LinkOwner, params: SerialParams | TcpParams, options: ScanOptions, progress: Progress
