@@ -7,6 +7,7 @@ is given on the command line, never guessed from the frames (hj212-2025.md §8).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Iterable, Iterator
@@ -15,7 +16,7 @@ from typing import Annotated, Any, BinaryIO
 
 import typer
 
-from uplink.hj212 import Cp, Decoded, Dialect, Frame, Hj212Error, StreamDecoder, decode, encode, make_flag
+from uplink.hj212 import Cp, CpError, Decoded, Dialect, Frame, Hj212Error, StreamDecoder, decode, encode, make_flag
 
 VersionOpt = Annotated[int | None, typer.Option("--version", help="HJ 212 版本 / version: 2017 or 2025")]
 KeyOpt = Annotated[
@@ -145,7 +146,14 @@ def _cp_from_json(value: Any) -> Cp:
     if isinstance(value, str):
         return Cp.parse(value)
     if isinstance(value, dict) and "groups" in value:
-        return Cp(tuple(tuple((str(k), str(v)) for k, v in group) for group in value["groups"]))
+        groups = tuple(tuple((str(k), str(v)) for k, v in group) for group in value["groups"])
+        text = value.get("text")
+        if isinstance(text, str):
+            # decode's text differs from the groups only when lenient decoding read past empty items: keep those
+            # bytes. Groups edited by hand no longer read as the text: the groups win, as before.
+            with contextlib.suppress(CpError):
+                return Cp(groups, source=text)
+        return Cp(groups)
     if isinstance(value, dict) and "text" in value:
         return Cp.parse(value["text"])
     if isinstance(value, dict):

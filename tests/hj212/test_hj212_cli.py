@@ -12,6 +12,7 @@ from hj212_golden import HERE, frames
 from typer.testing import CliRunner
 
 from agent.cli.packet import register
+from uplink.hj212 import crc16
 
 GOLDEN_FILE = HERE / "vectors_2017.txt"
 KEY = "0" * 16
@@ -101,3 +102,18 @@ def test_encode_bad_json_is_a_clear_error() -> None:
     result = CliRunner().invoke(_app(), ["packet", "encode", '{"st": "32"}'])
     assert result.exit_code == 1
     assert "cannot be encoded" in result.output
+
+
+def test_decode_encode_keeps_a_trailing_comma_received_leniently() -> None:
+    """A capture with `…a21026-Rtd=1,&&` decodes with a warning and `encode` gives the captured bytes back."""
+    segment = b"QN=20160801085857223;ST=32;CN=2011;PW=123456;MN=010000A8900016F000169DC0;Flag=5;CP=&&a21026-Rtd=1,&&"
+    raw = b"##%04d" % len(segment) + segment + b"%04X\r\n" % crc16(segment)
+    code, (strict,) = _run(["decode", "--strict"], raw)
+    assert code == 1 and strict["error_type"] == "CpError" and strict["qn_rtn"] == 100
+    code, (decoded,) = _run(["decode"], raw)
+    assert code == 0 and decoded["warnings"] and decoded["cp"]["text"] == "a21026-Rtd=1,"
+    result = CliRunner().invoke(_app(), ["packet", "encode", json.dumps(decoded)])
+    assert result.exit_code == 0 and result.stdout_bytes == raw
+    decoded["cp"]["groups"] = [[["a21026-Rtd", "2"]]]  # edited by hand: the groups win over the stale text
+    result = CliRunner().invoke(_app(), ["packet", "encode", json.dumps(decoded)])
+    assert result.exit_code == 0 and b"CP=&&a21026-Rtd=2&&" in result.stdout_bytes

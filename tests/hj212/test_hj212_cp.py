@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 
 from uplink.hj212 import Cp, CpError
+from uplink.hj212._cp import parse_cp
 
 
 def test_log_text_may_hold_separators_and_chinese() -> None:
@@ -82,3 +83,36 @@ def test_rounding_is_half_even_on_the_decimal_text() -> None:
     """GB/T 8170 四舍六入五成双, applied to the shortest decimal text of the float (2.675 is not 2.67499…)."""
     cp = Cp.build({"a": 2.675, "b": 2.665, "c": 2.6651, "d": 0.125}, decimals={"a": 2, "b": 2, "c": 2, "d": 2})
     assert cp.text == "a=2.68;b=2.66;c=2.67;d=0.12"
+
+
+@pytest.mark.parametrize("text", ["a21026-Rtd=1,", "a=1,,", "a=1;b=2,", "i11001-Info=//x//,"])
+def test_strict_rejects_a_trailing_comma(text: str) -> None:
+    """Audit of issue 2: `…a21026-Rtd=1,` lost its `,` silently, so decode→encode was not byte exact."""
+    with pytest.raises(CpError) as err:
+        Cp.parse(text)
+    assert err.value.qn_rtn == 100  # as for `;;`: CP syntax has no QnRtn of its own
+
+
+@pytest.mark.parametrize(
+    ("text", "canonical"),
+    [
+        ("a21026-Rtd=1,", "a21026-Rtd=1"),
+        ("a=1;;b=2", "a=1;b=2"),
+        (";a=1", "a=1"),
+        ("a=1,,b=2;", "a=1,b=2"),
+        (",", ""),
+        ("a=1;,b=2,c=3", "a=1;b=2,c=3"),
+    ],
+)
+def test_lenient_warns_on_empty_items_and_keeps_the_text(text: str, canonical: str) -> None:
+    cp, warnings = parse_cp(text, strict=False)
+    assert warnings
+    assert cp == Cp.parse(canonical)
+    assert cp.text == text  # re-encoding gives the bytes that were received
+
+
+def test_kept_text_must_agree_with_the_groups() -> None:
+    cp, _ = parse_cp("a=1,", strict=False)
+    with pytest.raises(CpError):
+        Cp(((("a", "2"),),), source="a=1,")
+    assert Cp(cp.groups, source="a=1").source is None  # canonical text is not kept twice

@@ -197,3 +197,17 @@ def test_encode_rejects_what_we_must_not_send() -> None:
     with pytest.raises(LengthError):
         big = Frame(frame.qn, "32", "2011", "123456", frame.mn, 5, cp=decode(GOLDEN[8]).frame.cp)
         encode(big, Dialect(split_limit=200))
+
+
+def test_trailing_comma_in_cp_strict_rejects_lenient_keeps_bytes() -> None:
+    """Audit of issue 2: a frame ending `…a21026-Rtd=1,&&` decoded in strict mode without a word."""
+    raw = _reframe(
+        b"QN=20160801085857223;ST=32;CN=2011;PW=123456;MN=010000A8900016F000169DC0;Flag=5;CP=&&a21026-Rtd=1,&&"
+    )
+    with pytest.raises(CpError) as err:
+        decode(raw, strict=True)
+    assert err.value.qn_rtn == QnRtn.UNKNOWN
+    decoded = decode(raw)
+    assert any("分隔符" in w for w in decoded.warnings)
+    assert decoded.frame.cp.get("a21026-Rtd") == "1"
+    assert encode(decoded.frame, D2017) == raw

@@ -6,12 +6,14 @@ import contextlib
 import os
 import string
 
+import pytest
 from hj212_golden import frames
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from uplink.hj212 import (
     Cp,
+    CpError,
     CrcError,
     Decoded,
     Dialect,
@@ -91,6 +93,44 @@ def test_encode_decode_roundtrip(data: st.DataObject, dialect: Dialect) -> None:
         items.extend(decoder.feed(wire[a:b]))
     assert [i.frame for i in items if isinstance(i, Decoded)] == [frame]
     assert len(items) == 1
+
+
+@st.composite
+def cp_with_empty_items(draw: st.DrawFn) -> tuple[Cp, str]:
+    """A valid CP and its text with empty items: extra `,` in groups, `;`/`,` runs between, before and after.
+
+    Generated CPs never held an empty item, so a trailing `,` dropped silently in strict mode went unseen.
+    """
+    cp = draw(cps)
+    extra = st.text(";,", max_size=3)
+    parts = [draw(extra)]
+    for n, grp in enumerate(cp.groups):
+        if n:
+            parts.append(draw(extra) + ";" + draw(extra))
+        parts.append(
+            "".join((("," + draw(st.text(",", max_size=2))) if m else "") + f"{k}={v}" for m, (k, v) in enumerate(grp))
+        )
+    parts.append(draw(extra))
+    return cp, "".join(parts)
+
+
+@SETTINGS
+@given(cp_with_empty_items(), st.sampled_from(DIALECTS[:2]))
+def test_empty_cp_items_strict_rejects_lenient_keeps_bytes(case: tuple[Cp, str], dialect: Dialect) -> None:
+    cp, text = case
+    flag = make_flag(dialect.version, answer=True)
+    segment = f"QN=20240601080000001;ST=31;CN=2011;PW=123456;MN={'0' * 24};Flag={flag};CP=&&{text}&&"
+    body = segment.encode("utf-8")
+    raw = b"##%04d" % len(body) + body + b"%04X\r\n" % crc16(body)
+    if text == cp.text:
+        assert decode(raw, dialect, strict=True).frame.cp == cp
+        return
+    with pytest.raises(CpError):
+        decode(raw, dialect, strict=True)
+    decoded = decode(raw, dialect)
+    assert decoded.frame.cp == cp
+    assert decoded.warnings
+    assert encode(decoded.frame, dialect) == raw
 
 
 @SETTINGS

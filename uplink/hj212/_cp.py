@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -71,19 +71,29 @@ def _parse_simple(text: str) -> Cp | None:
 
 
 def parse_cp(text: str, *, strict: bool = True) -> tuple[Cp, tuple[str, ...]]:
-    """Parse the text between `CP=&&` and `&&`. Lenient mode drops empty items (a trailing `;`) with a warning."""
+    """Parse the text between `CP=&&` and `&&`.
+
+    An empty item (`;;`, `,,`, a leading or trailing `;` or `,`) breaks §6.3.3: strict mode raises, lenient mode
+    reads the items around it with a warning and keeps the received text, so re-encoding gives the same bytes.
+    """
     simple = _parse_simple(text)
     if simple is not None:
         return simple, ()
+    groups, warnings = _read(text, strict)
+    return Cp(groups, source=text if warnings else None), warnings
+
+
+def _read(text: str, strict: bool) -> tuple[tuple[Group, ...], tuple[str, ...]]:
+    """The full parser: groups and the warnings of lenient mode."""
     warnings: list[str] = []
     groups: list[Group] = []
     items: list[Item] = []
     i, n = 0, len(text)
     while i < n:
-        if text[i] in ";,":  # empty item: `;;`, leading or trailing separator
+        if text[i] in ";,":  # empty item: `;;`, `,,`, leading or trailing separator
             if strict:
                 raise CpError(f"CP 空项 / empty item at offset {i} in CP")
-            warnings.append(f"CP 空项已忽略 / empty CP item at offset {i} ignored")
+            warnings.append(f"CP 空项 / empty CP item at offset {i}")
         else:
             eq = text.find("=", i)
             sep = _SEP.search(text, i)
@@ -101,18 +111,18 @@ def parse_cp(text: str, *, strict: bool = True) -> tuple[Cp, tuple[str, ...]]:
             i = end
             if i >= n:
                 break
+            if i == n - 1:  # the separator after the last item ends the area: an empty item follows it
+                message = f"CP 以分隔符 {text[i]!r} 结尾 / CP ends with a separator {text[i]!r}"
+                if strict:
+                    raise CpError(message)
+                warnings.append(message)
         if text[i] == ";" and items:
             groups.append(tuple(items))
             items = []
         i += 1
     if items:
         groups.append(tuple(items))
-    elif text and text[-1] in ";,":
-        if strict:
-            raise CpError("CP 以分隔符结尾 / CP ends with a separator")
-        warnings.append("CP 末尾分隔符已忽略 / separator at the end of CP ignored")
-    cp = Cp(tuple(groups))
-    return cp, tuple(warnings)
+    return tuple(groups), tuple(warnings)
 
 
 def _format_number(value: float | int | Decimal, places: int | None) -> str:
@@ -146,9 +156,14 @@ def format_value(key: str, value: object, places: int | None = None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Cp:
-    """The CP data area as ordered groups of ordered `(key, value_text)` pairs."""
+    """The CP data area as ordered groups of ordered `(key, value_text)` pairs.
+
+    `source` is the received text when it differs from the canonical form (lenient decoding of empty items):
+    `text` then gives it back byte for byte, and equality ignores it.
+    """
 
     groups: tuple[Group, ...] = ()
+    source: str | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         for group in self.groups:
@@ -156,6 +171,11 @@ class Cp:
                 raise CpError("CP 空组 / a CP group has no items")
             for key, value in group:
                 _check_item(key, value)
+        if self.source is not None:
+            if self.source == self._canonical():
+                object.__setattr__(self, "source", None)
+            elif _read(self.source, strict=False)[0] != self.groups:
+                raise CpError("CP 原文与各项不符 / the kept CP text does not read as these items")
 
     @classmethod
     def parse(cls, text: str) -> Cp:
@@ -187,9 +207,13 @@ class Cp:
                 groups.append(tuple(items))
         return cls(tuple(groups))
 
+    def _canonical(self) -> str:
+        return ";".join(",".join(f"{k}={v}" for k, v in group) for group in self.groups)
+
     @property
     def text(self) -> str:
-        return ";".join(",".join(f"{k}={v}" for k, v in group) for group in self.groups)
+        """The wire text: as received when `source` is kept, else canonical (§6.3.3)."""
+        return self._canonical() if self.source is None else self.source
 
     def __str__(self) -> str:
         return self.text
