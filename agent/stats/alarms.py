@@ -128,7 +128,7 @@ class ConstantWatch:
                 _, start, n, alarm = prev
                 n += 1
                 if alarm is None and n >= self.count:
-                    detail = f"{KINDS['constant']}: {g.factor} = {value} for {n} records"
+                    detail = _constant_detail(g.factor, value, n)
                     alarm = Alarm("constant", start, detail, self.params.outlet, g.factor)
                     out.append(alarm)
                 self._state[g.factor] = (value, start, n, alarm)
@@ -140,10 +140,19 @@ class ConstantWatch:
             else:
                 self._state[g.factor] = (value, record.data_time, 1, None)
                 if self.count == 1:
-                    alarm = Alarm("constant", record.data_time, f"{g.factor} = {value}", self.params.outlet, g.factor)
+                    detail = _constant_detail(g.factor, value, 1)
+                    alarm = Alarm("constant", record.data_time, detail, self.params.outlet, g.factor)
                     self._state[g.factor] = (value, record.data_time, 1, alarm)
                     out.append(alarm)
         return out
+
+
+def _constant_detail(factor: str, value: float, n: int) -> str:
+    return f"{KINDS['constant']}: {factor} = {value} 连续 {n} 条记录 / for {n} records"
+
+
+# over_limit on a factor without Zs compares the plain hour mean.
+_OVER_LIMIT_AVG = "小时均值超标 / hour mean over the limit"
 
 
 class HourChecks:
@@ -187,16 +196,21 @@ class HourChecks:
             suffix, compared = ("ZsAvg", shown(zs, o.decimals)) if zs is not None else ("Avg", avg_shown)
             over = valid and o.limit is not None and compared is not None and compared > o.limit
             text = f"{compared:.{o.decimals}f}" if compared is not None else "-"
-            step("over_limit", o.code, over, f"{o.code} {suffix}={text} > {o.limit:g}" if o.limit is not None else "")
+            name = KINDS["over_limit"] if suffix == "ZsAvg" else _OVER_LIMIT_AVG
+            limit = f"{o.limit:g}" if o.limit is not None else "-"
+            step("over_limit", o.code, over, f"{name}: {o.code} {suffix}={text} > {limit}")
             avg_text = f"{avg_shown:.{o.decimals}f}" if avg_shown is not None else "-"
-            step("zero", o.code, o.checked and valid and avg_shown == 0, f"{o.code} Avg={avg_text}")
+            step("zero", o.code, o.checked and valid and avg_shown == 0, f"{KINDS['zero']}: {o.code} Avg={avg_text}")
             negative = o.checked and valid and avg_shown is not None and avg_shown < 0
-            step("negative", o.code, negative, f"{o.code} Avg={avg_text}")
+            step("negative", o.code, negative, f"{KINDS['negative']}: {o.code} Avg={avg_text}")
             high = o.range[1] if o.range is not None else None
             over_range = flag == "T" or (high is not None and avg_shown is not None and avg_shown > high)
-            step("over_range", o.code, over_range, f"{o.code} Avg={avg_text} Flag={flag} range={o.range}")
+            span = f"{o.range[0]:g}-{o.range[1]:g}" if o.range is not None else "-"
+            detail = f"{KINDS['over_range']}: {o.code} Avg={avg_text} Flag={flag} 量程 / range {span}"
+            step("over_range", o.code, over_range, detail)
         total = len(outputs(self.params))
-        step("missing", None, total > 0 and len(without) == total, "no factor has an hour value")
+        nothing = f"{KINDS['missing']}: 无任何因子的小时值 / no factor has an hour value"
+        step("missing", None, total > 0 and len(without) == total, nothing)
         step(
             "incomplete",
             None,
@@ -243,7 +257,7 @@ class CommWatch:
         self._last[r.device] = max(r.time, last) if last is not None else r.time
         if r.flag == "B":
             if r.device not in self._open:
-                out.append(self._raise(r.device, r.time, f"flag B from {r.factor}"))
+                out.append(self._raise(r.device, r.time, f"{r.factor} 标记 B / flag B from {r.factor}"))
         elif r.device in self._open:
             out.append(replace(self._open.pop(r.device), end=r.time))
         return out
@@ -256,7 +270,8 @@ class CommWatch:
         return out
 
     def _silent(self) -> str:
-        return f"no reading for more than {self.timeout.total_seconds():.0f} s"
+        seconds = f"{self.timeout.total_seconds():.0f} s"
+        return f"超过 {seconds} 无读数 / no reading for more than {seconds}"
 
     def _raise(self, device: str, start: datetime, why: str) -> Alarm:
         a = Alarm("comm_lost", start, f"{KINDS['comm_lost']}: {device}: {why}", self.params.outlet, None, device)
@@ -280,5 +295,5 @@ def clock_drift(
     drift = (das_time - reference_time).total_seconds()
     if abs(drift) <= threshold_s:
         return None
-    detail = f"{KINDS['clock_drift']}: {drift:+.1f} s against {source} (threshold {threshold_s:g} s)"
+    detail = f"{KINDS['clock_drift']}: {drift:+.1f} s, 参照 / against {source} (阈值 / threshold {threshold_s:g} s)"
     return Alarm("clock_drift", das_time, detail, outlet, end=das_time)

@@ -35,35 +35,77 @@ def parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+_COLUMNS = ("time", "device", "factor", "value", "flag", "unit", "device_time")
+_NEEDED = ("time", "device", "factor", "value")
+
+
 def read_readings_csv(path: Path) -> Iterator[Reading]:
     """Readings from a CSV with a header: time, device, factor, value, flag [, unit, device_time].
 
-    An empty value is None (nothing read); rows are kept in file order, which is their arrival order.
+    An empty value is None (nothing read); rows are kept in file order, which is their arrival order. A cell that
+    cannot be read stops the file with a `ReadingsFileError` naming file, line and column, in Chinese and English:
+    an installer checking a value must not get Python's own words ("could not convert string to float").
     """
     with path.open(newline="", encoding="utf-8") as fh:
         rows = csv.DictReader(fh)
-        need = {"time", "device", "factor", "value"}
-        missing = need - set(rows.fieldnames or ())
+        header = list(rows.fieldnames or ())
+        missing = [c for c in _NEEDED if c not in header]
         if missing:
-            raise ReadingsFileError(f"{path}: header lacks {sorted(missing)} (needs time, device, factor, value, flag)")
+            raise ReadingsFileError(
+                f"{path}: 表头缺少 / header lacks the column {', '.join(missing)} "
+                f"(需要 / needs {', '.join(_NEEDED)}, flag; 可选 / optional unit, device_time)"
+            )
+        position = {name: header.index(name) + 1 for name in _COLUMNS if name in header}
         for n, row in enumerate(rows, start=2):
-            try:
-                value_text = (row.get("value") or "").strip()
-                value = float(value_text) if value_text else None
-                if value is not None and not math.isfinite(value):
-                    value = None
-                dt = (row.get("device_time") or "").strip()
-                yield Reading(
-                    device=row["device"].strip(),
-                    factor=row["factor"].strip(),
-                    time=parse_time(row["time"]),
-                    value=value,
-                    unit=(row.get("unit") or "").strip(),
-                    flag=(row.get("flag") or "N").strip() or "N",
-                    device_time=parse_time(dt) if dt else None,
-                )
-            except (ValueError, KeyError, AttributeError) as err:
-                raise ReadingsFileError(f"{path}:{n}: {err}") from err
+            yield _CsvRow(path, n, row, position).reading()
+
+
+class _CsvRow:
+    """One data row of a readings CSV; every error names the file, line and column."""
+
+    def __init__(self, path: Path, line: int, row: dict[str, str | None], position: dict[str, int]) -> None:
+        self.path, self.line, self.row, self.position = path, line, row, position
+
+    def fail(self, column: str, why: str) -> ReadingsFileError:
+        i = self.position[column]
+        return ReadingsFileError(f"{self.path}:{self.line}: 列 {i} {column} / column {i} ({column}): {why}")
+
+    def cell(self, column: str) -> str:
+        return (self.row.get(column) or "").strip()
+
+    def text(self, column: str) -> str:
+        value = self.cell(column)
+        if not value:
+            raise self.fail(column, "为空 / empty")
+        return value
+
+    def time(self, column: str) -> datetime:
+        value = self.text(column)
+        try:
+            return parse_time(value)
+        except ValueError as err:
+            raise self.fail(column, f"时间格式错误 / not a time (YYYYMMDDhhmmss or ISO): {value!r}") from err
+
+    def number(self, column: str) -> float | None:
+        value = self.cell(column)
+        if not value:
+            return None  # nothing was read
+        try:
+            number = float(value)
+        except ValueError as err:
+            raise self.fail(column, f"不是数字 / not a number: {value!r}") from err
+        return number if math.isfinite(number) else None  # nan/inf is no measurement
+
+    def reading(self) -> Reading:
+        return Reading(
+            device=self.text("device"),
+            factor=self.text("factor"),
+            time=self.time("time"),
+            value=self.number("value"),
+            unit=self.cell("unit"),
+            flag=self.cell("flag") or "N",
+            device_time=self.time("device_time") if self.cell("device_time") else None,
+        )
 
 
 def recompute(

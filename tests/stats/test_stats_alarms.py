@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from stats_build import T0, gas_params
 
 from agent.model import FactorValues, Reading, Record, RecordKind
-from agent.stats import EquipmentParams, cp_text, decimals, load_params, read_readings_csv, recompute
+from agent.stats import EquipmentParams, FactorParams, cp_text, decimals, load_params, read_readings_csv, recompute
 from agent.stats.alarms import KINDS, clock_drift, detect_comm, detect_hour_alarms, final
 
 H = timedelta(hours=1)
@@ -147,6 +148,73 @@ def test_treatment_stopped_while_production_runs() -> None:
     linkage = [a for a in alarms if a.kind == "treatment_stopped"]
     assert _kinds(linkage) == [("treatment_stopped", None, T0 + timedelta(minutes=20), T0 + timedelta(minutes=32))]
     assert "SB2" in linkage[0].detail
+
+
+def _bilingual(text: str) -> bool:
+    """Chinese, then ' / ', then English, as all user-facing text (e.g. "通讯中断 / communication lost")."""
+    return re.search(r"[\u4e00-\u9fff][^/]* / [A-Za-z]", text) is not None
+
+
+def test_alarm_details_are_chinese_and_english() -> None:
+    hours = [
+        _hour(0, {"Avg": 150.0, "ZsAvg": 180.01, "Flag": "N"}),
+        _hour(1, {"Avg": 0.001, "Flag": "N"}),
+        _hour(2, {"Avg": -1.0, "Flag": "N"}),
+        _hour(3, {"Avg": 600.0, "Flag": "N"}),
+        _hour(4, {"Flag": "B"}, o2=None, flow=None),
+        _hour(5, {"Flag": "B"}),
+    ] + [_hour(i, {"Avg": 12.3, "Flag": "N"}) for i in range(6, 12)]
+    params = gas_params(
+        factors=(
+            FactorParams(code="a21026", role="concentration", unit="mg/m3", decimals=2, limit=180.0, range=(0, 500)),
+            FactorParams(code="a19001", role="o2", unit="%", decimals=1),
+            FactorParams(code="a00000", role="flow", unit="m3/h", decimals=1),
+        ),
+        alarms={"constant_count": 6},
+    )
+    alarms = detect_hour_alarms(hours, params)
+    details: dict[tuple[str, str | None], str] = {}
+    for a in alarms:
+        details.setdefault((a.kind, a.factor), a.detail)  # the first of each kind
+    assert (
+        details[("over_limit", "a21026")]
+        == "小时折算均值超标 / converted hour mean over the limit: a21026 ZsAvg=180.01 > 180"
+    )
+    assert details[("zero", "a21026")] == "小时零值 / hour value zero: a21026 Avg=0.00"
+    assert details[("negative", "a21026")] == "小时负值 / hour value negative: a21026 Avg=-1.00"
+    assert details[("missing", None)] == "小时数据缺失 / hour missing: 无任何因子的小时值 / no factor has an hour value"
+    assert details[("over_range", "a21026")].startswith("超量程 / over the measuring range: a21026 Avg=600.00")
+    assert details[("constant", "a21026")].startswith("恒值 / constant values: a21026 = 12.3")
+    no_zs = detect_hour_alarms([_hour(0, {"Avg": 180.01, "Flag": "N"})], params)
+    assert [a.detail for a in no_zs if a.kind == "over_limit"] == [
+        "小时均值超标 / hour mean over the limit: a21026 Avg=180.01 > 180"
+    ]
+    readings = [
+        Reading("cems", "a21026", T0, None, "", "B"),
+        Reading("cems", "a21026", T0 + timedelta(seconds=5), 1.0, ""),
+        Reading("cems", "a21026", T0 + timedelta(seconds=905), 1.0, ""),
+    ]
+    comm = detect_comm(readings, gas_params())
+    drift = clock_drift(T0, T0 + timedelta(seconds=45), 30, "national")
+    every = [*alarms, *no_zs, *comm, drift]
+    assert {a.kind for a in every if a is not None} >= {
+        "over_limit",
+        "zero",
+        "negative",
+        "over_range",
+        "missing",
+        "incomplete",
+        "constant",
+        "comm_lost",
+        "clock_drift",
+    }
+    for a in every:
+        assert a is not None
+        # every part after the kind's own name is bilingual too: no English-only explanation
+        rest = a.detail.split(": ", 1)
+        assert _bilingual(rest[0]), a.detail
+        words = re.sub(r"[a-z]\d{5}|SB\d+|[A-Z][A-Za-z]*=\S+|CN \d+", "", rest[1] if len(rest) > 1 else "")
+        assert not re.search(r"[A-Za-z]{3,}", words) or _bilingual(words), a.detail
 
 
 def test_every_kind_is_documented() -> None:

@@ -100,6 +100,47 @@ def test_bad_csv_names_the_line(tmp_path: Path) -> None:
     bad.write_text("time,device,factor,value,flag\n2024-05-01 10:00:00,d,a21026,abc,N\n", encoding="utf-8")
     run = das("recompute", "-c", str(DATA / "gas_outlet.toml"), "-r", str(bad))
     assert run.returncode == 2 and "r.csv:2" in run.stderr
+    # file, line and column, in Chinese and English; not Python's "could not convert string to float"
+    assert "列 4 value / column 4 (value): 不是数字 / not a number: 'abc'" in run.stderr
+    assert "could not convert" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("2024-05-01 10:00:00,d,a21026,1e,N", "r.csv:3: 列 4 value / column 4 (value): 不是数字 / not a number: '1e'"),
+        (
+            "2024-05-01 25:00:00,d,a21026,1.0,N",
+            "r.csv:3: 列 1 time / column 1 (time): 时间格式错误 / not a time (YYYYMMDDhhmmss or ISO): "
+            "'2024-05-01 25:00:00'",
+        ),
+        ("2024-05-01 10:00:00,,a21026,1.0,N", "r.csv:3: 列 2 device / column 2 (device): 为空 / empty"),
+        ("2024-05-01 10:00:00,d", "r.csv:3: 列 3 factor / column 3 (factor): 为空 / empty"),
+        (
+            "2024-05-01 10:00:00,d,a21026,1.0,N,x,2024-13-01",
+            "r.csv:3: 列 7 device_time / column 7 (device_time): 时间格式错误 / not a time (YYYYMMDDhhmmss or ISO): "
+            "'2024-13-01'",
+        ),
+    ],
+)
+def test_csv_errors_name_file_line_and_column(tmp_path: Path, row: str, message: str) -> None:
+    from agent.stats import ReadingsFileError, read_readings_csv
+
+    bad = tmp_path / "r.csv"
+    good = "2024-05-01 10:00:00,d,a21026,1.0,N,mg/m3,"
+    bad.write_text(f"time,device,factor,value,flag,unit,device_time\n{good}\n{row}\n", encoding="utf-8")
+    with pytest.raises(ReadingsFileError) as err:
+        list(read_readings_csv(bad))
+    assert str(err.value) == f"{bad.parent}/{message}"
+
+
+def test_csv_without_the_needed_columns(tmp_path: Path) -> None:
+    from agent.stats import ReadingsFileError, read_readings_csv
+
+    bad = tmp_path / "r.csv"
+    bad.write_text("when,device,factor,value\n", encoding="utf-8")
+    with pytest.raises(ReadingsFileError, match="表头缺少 / header lacks the column"):
+        list(read_readings_csv(bad))
 
 
 def test_recompute_from_the_store_equals_the_csv(tmp_path: Path) -> None:
