@@ -11,12 +11,25 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
 
 import typer
 
-from uplink.hj212 import Cp, CpError, Decoded, Dialect, Frame, Hj212Error, StreamDecoder, decode, encode, make_flag
+from uplink.hj212 import (
+    Cp,
+    CpError,
+    Decoded,
+    Dialect,
+    Frame,
+    Hj212Error,
+    StreamDecoder,
+    decode,
+    encode,
+    make_flag,
+    new_qn,
+)
 
 VersionOpt = Annotated[int | None, typer.Option("--version", help="HJ 212 版本 / version: 2017 or 2025")]
 KeyOpt = Annotated[
@@ -224,11 +237,21 @@ def register(app: typer.Typer) -> None:
         dialect = _dialect(version, sm4_key, cipher_wire, encrypt=True, split_limit=split_limit) or Dialect()
         texts = [frame_json_arg] if frame_json_arg is not None else [ln for ln in sys.stdin if ln.strip()]
         out = sys.stdout.buffer
+        last_qn: datetime | None = None
         for number, text in enumerate(texts, start=1):
             try:
                 obj = json.loads(text)
                 if not isinstance(obj, dict):
                     raise ValueError("须为 JSON 对象 / must be a JSON object")
+                if obj.get("qn") is None:
+                    # QN identifies the exchange (HJ 212 Table 3): now, and 1 ms apart when frames share a millisecond.
+                    now = datetime.now()
+                    at = now.replace(microsecond=now.microsecond // 1000 * 1000)
+                    last_qn = at if last_qn is None or at > last_qn else last_qn + timedelta(milliseconds=1)
+                    obj["qn"] = new_qn(last_qn)
+                    typer.echo(
+                        f"第 {number} 个帧无 qn, 已生成 QN={obj['qn']} / frame {number}: no qn, made one", err=True
+                    )
                 out.write(encode(frame_from_json(obj, dialect.version), dialect))
             except (ValueError, KeyError, TypeError, Hj212Error) as err:
                 detail = f"missing field {err}" if isinstance(err, KeyError) else str(err)

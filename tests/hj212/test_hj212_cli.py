@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -12,7 +13,7 @@ from hj212_golden import HERE, frames
 from typer.testing import CliRunner
 
 from agent.cli.packet import register
-from uplink.hj212 import crc16
+from uplink.hj212 import crc16, decode
 
 GOLDEN_FILE = HERE / "vectors_2017.txt"
 KEY = "0" * 16
@@ -117,3 +118,20 @@ def test_decode_encode_keeps_a_trailing_comma_received_leniently() -> None:
     decoded["cp"]["groups"] = [[["a21026-Rtd", "2"]]]  # edited by hand: the groups win over the stale text
     result = CliRunner().invoke(_app(), ["packet", "encode", json.dumps(decoded)])
     assert result.exit_code == 0 and b"CP=&&a21026-Rtd=2&&" in result.stdout_bytes
+
+
+def test_encode_without_qn_makes_one_now_and_says_so() -> None:
+    """Audit of issue 2: encode required `qn`; a hand-written frame now gets a fresh 17-digit QN (current time)."""
+    spec = {"st": "32", "cn": "2011", "pw": "123456", "mn": "010000A8900016F000169DC0", "cp": "a21026-Rtd=1"}
+    before = datetime.now().replace(microsecond=0)
+    result = CliRunner().invoke(_app(), ["packet", "encode", json.dumps(spec)])
+    after = datetime.now()
+    assert result.exit_code == 0, result.output
+    frame = decode(result.stdout_bytes, strict=True).frame
+    assert frame.qn is not None and len(frame.qn) == 17
+    assert before <= datetime.strptime(frame.qn, "%Y%m%d%H%M%S%f") <= after
+    assert "QN" in result.stderr and frame.qn in result.stderr
+    several = CliRunner().invoke(_app(), ["packet", "encode"], input=(json.dumps(spec) + "\n") * 3)
+    assert several.exit_code == 0, several.output
+    qns = [line.split(b";")[0] for line in several.stdout_bytes.split(b"\r\n") if line]
+    assert len(set(qns)) == 3  # QN names an exchange: frames made in one millisecond still differ
