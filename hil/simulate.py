@@ -76,7 +76,9 @@ def load_sim_config(path: str | Path) -> tuple[SimConfig, list[Profile]]:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise ProfileError(str(path), [f"cannot read file: {err}"]) from err
-    config = parse_model(SimConfig, text, str(path))
+    config = parse_model(
+        SimConfig, text, str(path), keys="see docs/profiles.md, 'Simulators', for the keys of [[devices]]"
+    )
     profiles, problems = [], []
     for n, device in enumerate(config.devices):
         try:

@@ -1,7 +1,9 @@
 """`das read`, `das monitor`, `das simulate`, `das profiles`: field devices through their profiles.
 
-`read` and `monitor` take a devices config (docs/profiles.md, `drivers.profiles.config`); `simulate` runs
-per-profile simulators and prints how to reach each, and can write the devices config that reads them.
+`read` and `monitor` take the site configuration (`das init`'s file, recognised by its `[site]` table; its
+`[links]`/`[devices]`, with the factor codes its outlets give the points; docs/configuration.md) or a bare
+devices config (docs/profiles.md, `drivers.profiles.config`). `simulate` runs per-profile simulators and
+prints how to reach each, and can write the devices config that reads them.
 """
 
 from __future__ import annotations
@@ -13,12 +15,18 @@ import signal
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from drivers.flags import FLAG_TEXT
 from drivers.profiles import ProfileError
+
+if TYPE_CHECKING:
+    from drivers.link import LinkRegistry
+    from drivers.profiles.config import DevicesConfig
+    from drivers.profiles.schema import Profile
+    from drivers.reader import PointReading, ProfiledDevice
 
 __all__ = ["format_table", "register"]
 
@@ -46,7 +54,7 @@ def _value_text(value: float | None) -> str:
     return "—" if value is None else f"{value:.6g}"
 
 
-def _reading_rows(readings: list, with_device: bool = False) -> list[list[str]]:  # type: ignore[type-arg]
+def _reading_rows(readings: list[PointReading], with_device: bool = False) -> list[list[str]]:
     head = ["因子 factor", "名称 name", "值 value", "单位 unit", "标记 flag", "说明 note"]
     if with_device:
         head = ["设备 device", *head]
@@ -57,7 +65,7 @@ def _reading_rows(readings: list, with_device: bool = False) -> list[list[str]]:
     return rows
 
 
-def _as_json(name: str, readings: list, time: datetime) -> dict[str, object]:  # type: ignore[type-arg]
+def _as_json(name: str, readings: list[PointReading], time: datetime) -> dict[str, object]:
     return {
         "device": name,
         "time": time.isoformat(timespec="seconds"),
@@ -79,25 +87,26 @@ def _as_json(name: str, readings: list, time: datetime) -> dict[str, object]:  #
     }
 
 
-def _load(config_path: Path):  # type: ignore[no-untyped-def]
+def _load(config_path: Path) -> tuple[DevicesConfig, dict[str, Profile]]:
     """A devices config, or the site configuration `das init` writes and `das run` uses (its `[links]` and
-    `[devices]`, with the codes its outlets give the points), so an installer checks wiring with the same file."""
+    `[devices]`, with the codes its outlets give the points), so an installer checks wiring with the same file.
+
+    Raises `ProfileError` for a devices config and `agent.config.ConfigError` (`FILE:LINE: key: …`) for a site
+    configuration: each already names the file, so the command prints it as it is.
+    """
     from agent.config.detect import is_site_config
     from drivers.profiles.config import load_devices_config
 
     if not is_site_config(config_path):
         return load_devices_config(config_path)
-    from agent.config import ConfigError, load_config
+    from agent.config import load_config
     from agent.config.build import devices_config
 
-    try:
-        site = load_config(config_path)
-    except ConfigError as err:
-        raise ProfileError(str(config_path), [str(err)]) from err
+    site = load_config(config_path)
     return devices_config(site), dict(site.profiles)
 
 
-async def _open(config_path: Path):  # type: ignore[no-untyped-def]
+async def _open(config_path: Path) -> tuple[DevicesConfig, LinkRegistry, dict[str, ProfiledDevice]]:
     from drivers.link import LinkRegistry
     from drivers.reader import build_devices
 
@@ -163,7 +172,8 @@ async def _monitor(config_path: Path, interval: float, count: int | None) -> Non
         await registry.close()
 
 
-def _endpoints(config, link: str) -> set[str]:  # type: ignore[no-untyped-def]
+def _endpoints(config: DevicesConfig, link: str) -> set[str]:
+    """The owner endpoint of a configured link (`drivers.link.params`: the port path, or `host:port`)."""
     from drivers.profiles.config import SerialLinkConfig
 
     cfg = config.links[link]
@@ -207,9 +217,11 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="JSON 输出 / one JSON object")] = False,
     ) -> None:
         """读取一次设备 / Read a device once: factor, value, unit, flag."""
+        from agent.config import ConfigError
+
         try:
             code = asyncio.run(_read(config, device, as_json))
-        except ProfileError as err:
+        except (ProfileError, ConfigError) as err:
             _fail(f"配置错误 / configuration error:\n{err}")
         raise typer.Exit(code)
 
@@ -223,9 +235,11 @@ def register(app: typer.Typer) -> None:
         count: Annotated[int | None, typer.Option(help="刷新次数后退出 / stop after N refreshes")] = None,
     ) -> None:
         """实时监视全部设备 / Live table of all devices with link state."""
+        from agent.config import ConfigError
+
         try:
             asyncio.run(_monitor(config, interval, count))
-        except ProfileError as err:
+        except (ProfileError, ConfigError) as err:
             _fail(f"配置错误 / configuration error:\n{err}")
         except KeyboardInterrupt:
             pass

@@ -23,7 +23,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from drivers.profiles.loader import ProfileError, parse_model, resolve_profile
+from drivers.profiles.loader import DEVICES_KEYS, ProfileError, parse_model, resolve_profile
 from drivers.profiles.schema import Profile
 
 __all__ = ["DeviceConfig", "DevicesConfig", "PointOverride", "SerialLinkConfig", "TcpLinkConfig", "load_devices_config"]
@@ -131,7 +131,7 @@ def load_devices_config(path: str | Path) -> tuple[DevicesConfig, dict[str, Prof
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise ProfileError(str(path), [f"cannot read file: {err}"]) from err
-    config = parse_model(DevicesConfig, text, str(path))
+    config = parse_model(DevicesConfig, text, str(path), keys=DEVICES_KEYS)
     profiles: dict[str, Profile] = {}
     problems: list[str] = []
     for name, device in config.devices.items():

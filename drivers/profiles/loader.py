@@ -41,29 +41,41 @@ class ProfileError(ValueError):
 
 
 def format_loc(loc: Iterable[int | str], data: Any = None) -> str:
-    """`("points", 3, "address")` → `points[3](so2).address`: the point's name helps find it in the file."""
+    """`("points", 3, "address")` → `points[3](so2).address`: the point's name helps find it in the file.
+
+    A union's tag that pydantic puts into `loc` (`links.a.tcp.port`: `tcp` is the `type` member chosen) is not
+    a key of the file and is left out, so the key printed is the one to look for.
+    """
     out = ""
     node = data
-    for part in loc:
+    parts = list(loc)
+    for n, part in enumerate(parts):
         if isinstance(part, int):
             out += f"[{part}]"
             node = node[part] if isinstance(node, list) and part < len(node) else None
             if isinstance(node, Mapping) and isinstance(node.get("name"), str):
                 out += f"({node['name']})"
         else:
+            if isinstance(node, Mapping) and part not in node and n + 1 < len(parts) and node.get("type") == part:
+                continue
             out += f".{part}" if out else str(part)
             node = node.get(part) if isinstance(node, Mapping) else None
     return out
 
 
-def format_errors(err: ValidationError, data: Any = None) -> list[str]:
-    """One `key: message` line per pydantic error, with pydantic's wording made plain."""
+PROFILE_KEYS = "see docs/profiles.md for the keys a profile may use"
+DEVICES_KEYS = "see docs/profiles.md, 'Devices config', for the keys of [links] and [devices]"
+
+
+def format_errors(err: ValidationError, data: Any = None, *, keys: str = PROFILE_KEYS) -> list[str]:
+    """One `key: message` line per pydantic error, with pydantic's wording made plain; `keys` says where the
+    allowed keys of this kind of file are documented (a profile, a devices config, a simulators config)."""
     lines = []
     for e in err.errors(include_url=False):
         msg = e["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         msg = msg.replace("Input should be", "expected", 1)
         if e["type"] == "extra_forbidden":
-            msg = "unknown key (see docs/profiles.md for the keys a profile may use)"
+            msg = f"unknown key ({keys})"
         elif e["type"] == "missing":
             msg = "required key missing"
         key = format_loc(e["loc"], data)
@@ -71,8 +83,9 @@ def format_errors(err: ValidationError, data: Any = None) -> list[str]:
     return lines
 
 
-def parse_model(model: type[M], text: str, source: str) -> M:
-    """Parse TOML `text` into `model`, raising `ProfileError` naming `source` for syntax or schema problems."""
+def parse_model(model: type[M], text: str, source: str, *, keys: str = PROFILE_KEYS) -> M:
+    """Parse TOML `text` into `model`, raising `ProfileError` naming `source` for syntax or schema problems;
+    `keys` is the hint an unknown key gets (where this kind of file's keys are documented)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
@@ -80,7 +93,7 @@ def parse_model(model: type[M], text: str, source: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        raise ProfileError(source, format_errors(err, data)) from err
+        raise ProfileError(source, format_errors(err, data, keys=keys)) from err
 
 
 def _toml(text: str, source: str) -> dict[str, Any]:

@@ -155,3 +155,49 @@ async def test_das_simulate_prints_where_and_das_read_reads_it(tmp_path: Path) -
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.wait(), 30)
     assert proc.returncode == 0
+
+
+def site_toml(tmp_path: Path, cems_port: int) -> Path:
+    """The demo site's configuration (`[site]` table, outlets, platforms) with the CEMS gateway on `cems_port`."""
+    demo = Path(__file__).resolve().parents[2] / "agent" / "config" / "demo_site.toml"
+    text = demo.read_text(encoding="utf-8").replace("port = 15020", f"port = {cems_port}", 1)
+    path = tmp_path / "agent.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+async def test_das_read_and_monitor_take_the_site_configuration(tmp_path: Path) -> None:
+    """The file `das init` writes and `das run` uses works for read and monitor: an installer checks wiring with
+    it. The outlet's factors give the points their codes; other links are down and say so."""
+    cems = ProfileSim(load_builtin("cems_fpi_cems2000"), unit=1, seed=1)
+    flue = ProfileSim(load_builtin("flue_gas_adam4117"), unit=2, seed=2)
+    async with TcpSimServer(SimBus([cems.device, flue.device])) as server:
+        config = site_toml(tmp_path, server.port)
+        code, out, err = await das("read", "cems", "--config", str(config), "--json")
+        assert code == 0, err
+        so2 = next(p for p in json.loads(out)["points"] if p["point"] == "so2")
+        assert so2["factor"] == "a21026" and so2["flag"] == "N"
+        assert so2["value"] == pytest.approx(cems.values["so2"], rel=1e-5)
+
+        code, out, err = await das("monitor", "--config", str(config), "--count", "1", "--interval", "0.1")
+        assert code == 0, err
+        assert "cems [cems_fpi_cems2000] 链路 link cems_gw up" in out
+        assert "flue [flue_gas_adam4117] 链路 link cems_gw up" in out
+        assert "cod [water_fpi_cod] 链路 link water_bus down" in out
+
+
+async def test_config_errors_name_the_file_once_and_the_right_documentation(tmp_path: Path) -> None:
+    site = site_toml(tmp_path, 15020)
+    site.write_text(site.read_text(encoding="utf-8").replace("[site]\n", "[site]\nbogus = 1\n", 1), encoding="utf-8")
+    code, _, err = await das("read", "cems", "--config", str(site))
+    assert code == 2
+    line = next(line for line in err.splitlines() if "site.bogus" in line)
+    assert line.startswith(f"{site}:") and line.count(str(site)) == 1, err
+    assert "docs/configuration.md" in line
+
+    devices = tmp_path / "devices.toml"
+    devices.write_text('[links.a]\ntype = "tcp"\nhost = "127.0.0.1"\nbogus = 1\n\n[devices]\n', encoding="utf-8")
+    code, _, err = await das("read", "x", "--config", str(devices))
+    assert code == 2
+    assert f"{devices}: links.a.bogus: unknown key" in err  # the key as written: no union tag in between
+    assert "a profile may use" not in err and "Devices config" in err
