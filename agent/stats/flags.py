@@ -3,6 +3,10 @@
 regs.md §4.1 [U]: no rule text was found for the aggregate flag, so the choice is `FlagRule.mode`: 'order' picks the
 first flag of `FlagRule.order` present (default), 'dominant' the most frequent (ties by order), 'fixed' always
 `FlagRule.fixed` (HJ 212 App. C note for gas: "else D").
+
+The default order (F, D, M, C, T, B) is not the driver's reading severity (B first, drivers/flags.py) on purpose:
+a reading's flag is the cause sure for one value, a window's the most telling state among its inputs, the
+analyzer's own before the link's gap. docs/statistics.md (Flags) gives the reasons.
 """
 
 from __future__ import annotations

@@ -59,3 +59,23 @@ def test_manual_set_values_keep_s() -> None:
 def test_value_none_counts_as_invalid() -> None:
     readings = series("a21026", T0, [None] * 12, flag="B")
     assert group(minute_record(readings, T0, T0 + M, gas_params()), "a21026") == {"Flag": "B"}
+
+
+def test_window_and_reading_orders_differ_on_purpose_and_the_doc_says_why() -> None:
+    """A reading's flag: the one cause sure for that value (drivers/flags.py: a failed read B hides everything).
+    A window's flag: the most telling state among its inputs, the analyzer's own before the link's gap (B last).
+    docs/statistics.md names both orders as the code has them and explains the difference."""
+    from pathlib import Path
+
+    from drivers.flags import SEVERITY, worst
+
+    minute = series("a21026", T0, [5.0] * 6, flag="C") + series("a21026", T0, [None] * 6, flag="B", offset_s=2)
+    assert group(minute_record(minute, T0, T0 + M, gas_params()), "a21026")["Flag"] == "C"
+    assert worst(["C", "B"]) == "B"
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "statistics.md").read_text(encoding="utf-8")
+    window_order = ", ".join(FlagRule().order)
+    reading_order = " > ".join(f for f in SEVERITY if f not in ("S", "N"))
+    assert window_order == "F, D, M, C, T, B"
+    assert window_order in doc and reading_order in doc
+    assert "drivers/flags.py" in doc
