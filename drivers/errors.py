@@ -1,7 +1,8 @@
 """Neutral driver errors, shared by every protocol and link (style.md §2.4).
 
-pymodbus and pyserial errors are mapped to these at the boundary (`raise ... from err`), so the poller, flags,
-alarms and the status page branch on our types only, whatever library or protocol sits underneath.
+pyserial and socket (OSError) failures are mapped to these in the transports (`drivers/link/transport.py`,
+`raise ... from err`), bad frames and exception replies in each protocol's framing, so the poller, flags,
+alarms and the status page branch on our types only, whatever port or protocol sits underneath.
 """
 
 from __future__ import annotations
