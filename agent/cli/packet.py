@@ -11,6 +11,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
@@ -29,6 +30,7 @@ from uplink.hj212 import (
     encode,
     make_flag,
     new_qn,
+    validate,
 )
 
 VersionOpt = Annotated[int | None, typer.Option("--version", help="HJ 212 版本 / version: 2017 or 2025")]
@@ -115,19 +117,55 @@ def _inputs(files: list[Path] | None) -> Iterator[tuple[str, BinaryIO]]:
             raise typer.BadParameter(f"无法读取 / cannot read {path}: {err.strerror}") from err
 
 
-def _result(source: str, item: Decoded | Hj212Error) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Checks:
+    """How `decode` judges a frame: strict or lenient, and the site's MN/PW a platform would check it against."""
+
+    dialect: Dialect | None = None
+    strict: bool = False
+    expect_mn: str | None = None
+    expect_pw: str | None = None
+
+    @property
+    def validates(self) -> bool:
+        return self.strict or self.expect_mn is not None or self.expect_pw is not None
+
+    def platform_check(self, frame: Frame) -> None:
+        """The request checks of a platform (HJ 212 §6.5: MN 4, PW 3, ST 5, Flag 6, QN 7, CN 8)."""
+        validate(frame, expect_mn=self.expect_mn, expect_pw=self.expect_pw, dialect=self.dialect)
+
+
+def _error(source: str, err: Hj212Error) -> dict[str, Any]:
+    return {"ok": False, "source": source, "error": str(err), "error_type": type(err).__name__, "qn_rtn": err.qn_rtn}
+
+
+def _strict_verdict(item: Decoded, checks: Checks) -> dict[str, Any]:
+    """What a strict platform answers to the same bytes: a lenient `ok` can hide a PW or QN it would refuse."""
+    try:
+        frame = item.frame if checks.strict else decode(item.raw, checks.dialect, strict=True).frame
+        checks.platform_check(frame)
+    except Hj212Error as err:
+        return {"ok": False, "error": str(err), "error_type": type(err).__name__, "qn_rtn": err.qn_rtn}
+    return {"ok": True}
+
+
+def _result(source: str, item: Decoded | Hj212Error, checks: Checks = Checks()) -> dict[str, Any]:
+    """One JSON line. With --strict or --expect-mn/--expect-pw the frame must also pass the platform's checks
+    (`ok: false` with their QnRtn, beside the decoded frame); `strict` always says what a strict platform answers."""
     if isinstance(item, Hj212Error):
-        return {
-            "ok": False,
-            "source": source,
-            "error": str(item),
-            "error_type": type(item).__name__,
-            "qn_rtn": item.qn_rtn,
-        }
-    return {"ok": True, "source": source, **frame_json(item.frame), "warnings": list(item.warnings)}
+        return _error(source, item)
+    shown = {**frame_json(item.frame), "warnings": list(item.warnings)}
+    strict = _strict_verdict(item, checks)
+    if checks.validates:
+        try:
+            checks.platform_check(item.frame)
+        except Hj212Error as err:
+            return {**_error(source, err), **shown, "strict": strict}
+    return {"ok": True, "source": source, **shown, "strict": strict}
 
 
-def _decode_all(files: list[Path] | None, dialect: Dialect | None, strict: bool, stream: bool) -> Iterable[dict]:
+def _decode_all(files: list[Path] | None, checks: Checks, stream: bool) -> Iterable[dict]:
+    dialect, strict = checks.dialect, checks.strict
     for source, handle in _inputs(files):
         if stream:
             decoder = StreamDecoder(dialect, strict=strict)
@@ -135,7 +173,7 @@ def _decode_all(files: list[Path] | None, dialect: Dialect | None, strict: bool,
             while chunk := handle.read(65536):
                 for item in decoder.feed(chunk):
                     count += 1
-                    yield _result(f"{source}#{count}", item)
+                    yield _result(f"{source}#{count}", item, checks)
             if decoder.pending:
                 yield {
                     "ok": False,
@@ -150,7 +188,7 @@ def _decode_all(files: list[Path] | None, dialect: Dialect | None, strict: bool,
                 item: Decoded | Hj212Error = decode(raw, dialect, strict=strict)
             except Hj212Error as err:
                 item = err
-            yield _result(where, item)
+            yield _result(where, item, checks)
 
 
 def _cp_from_json(value: Any) -> Cp:
@@ -214,11 +252,21 @@ def register(app: typer.Typer) -> None:
         version: VersionOpt = None,
         sm4_key: KeyOpt = None,
         cipher_wire: WireOpt = "binary",
+        expect_mn: Annotated[
+            str | None,
+            typer.Option("--expect-mn", help="本站 MN, 不符则 QnRtn=4 / this site's MN: another MN fails with QnRtn 4"),
+        ] = None,
+        expect_pw: Annotated[
+            str | None,
+            typer.Option(
+                "--expect-pw", help="本站访问密码, 不符则 QnRtn=3 / this site's PW: another PW fails with QnRtn 3"
+            ),
+        ] = None,
     ) -> None:
         """解码报文, 每帧输出一行 JSON / decode frames, one JSON object per frame; exit 1 if any frame is bad."""
-        dialect = _dialect(version, sm4_key, cipher_wire)
+        checks = Checks(_dialect(version, sm4_key, cipher_wire), strict, expect_mn, expect_pw)
         all_ok = True
-        for result in _decode_all(files, dialect, strict, stream):
+        for result in _decode_all(files, checks, stream):
             all_ok &= result["ok"]
             typer.echo(json.dumps(result, ensure_ascii=False))
         raise typer.Exit(0 if all_ok else 1)

@@ -135,3 +135,52 @@ def test_encode_without_qn_makes_one_now_and_says_so() -> None:
     assert several.exit_code == 0, several.output
     qns = [line.split(b";")[0] for line in several.stdout_bytes.split(b"\r\n") if line]
     assert len(set(qns)) == 3  # QN names an exchange: frames made in one millisecond still differ
+
+
+def _frame(segment: bytes) -> bytes:
+    return b"##%04d" % len(segment) + segment + b"%04X\r\n" % crc16(segment)
+
+
+HOUR = b"QN=20160801085857223;ST=32;CN=2061;PW=123456;MN=010000A8900016F000169DC0;Flag=5;CP=&&w01018-Avg=40.1&&"
+
+
+def test_decode_expect_mn_pw_gives_the_platforms_qnrtn() -> None:
+    """Audit of issue 2: a lenient decode said ok for a capture with another site's PW; a platform answers 3."""
+    raw = _frame(HOUR)
+    mn = "010000A8900016F000169DC0"
+    cases = [
+        ([], True, None),
+        (["--expect-mn", mn, "--expect-pw", "123456"], True, None),
+        (["--expect-pw", "654321"], False, ("PwError", 3)),
+        (["--expect-mn", "010000A8900016F000169DC1"], False, ("MnError", 4)),
+        (["--expect-mn", "X" * 24, "--expect-pw", "654321"], False, ("MnError", 4)),  # MN is checked first
+        (["--strict", "--expect-pw", "654321"], False, ("PwError", 3)),
+    ]
+    for args, ok, error in cases:
+        code, (result,) = _run(["decode", *args], raw)
+        assert (code, result["ok"]) == (0 if ok else 1, ok), args
+        if error:
+            assert (result["error_type"], result["qn_rtn"]) == error
+            assert result["mn"] == mn and result["cn"] == "2061"  # the frame is still shown beside the verdict
+            assert "PW" in result["error"] or "MN" in result["error"]
+    code, results = _run(["decode", "--expect-pw", "123456", str(GOLDEN_FILE)])
+    assert code == 1
+    assert [(r["pw"], r["qn_rtn"]) for r in results if not r["ok"]] == [("100000", 3)]  # the 1062 request
+
+
+def test_lenient_decode_shows_what_a_strict_platform_answers() -> None:
+    """Without expectations a lenient decode stays ok, but each header defect is a warning naming the field and
+    `strict` carries the QnRtn a strict platform answers (wrong PW 3, MN 4, ST 5, QN 7)."""
+    defects = [
+        (b"PW=123456", b"PW=12345", "PW", 3),
+        (b"MN=010000A8900016F000169DC0", b"MN=01.00", "MN", 4),
+        (b"ST=32", b"ST=3", "ST", 5),
+        (b"QN=20160801085857223", b"QN=2016080108585722", "QN", 7),
+    ]
+    for old, new, name, qn_rtn in defects:
+        code, (result,) = _run(["decode"], _frame(HOUR.replace(old, new)))
+        assert code == 0 and result["ok"] is True
+        assert any(name in w for w in result["warnings"]), result["warnings"]
+        assert result["strict"]["ok"] is False and result["strict"]["qn_rtn"] == qn_rtn, result["strict"]
+    code, (clean,) = _run(["decode"], _frame(HOUR))
+    assert clean["warnings"] == [] and clean["strict"] == {"ok": True}
