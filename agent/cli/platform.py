@@ -11,7 +11,7 @@ import contextlib
 import json
 import signal
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -161,6 +161,14 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="输出 JSON / print JSON")] = False,
         first: Annotated[str | None, typer.Option("--from", help="起始日 / first day YYYY-MM-DD")] = None,
         last: Annotated[str | None, typer.Option("--to", help="结束日 / last day YYYY-MM-DD")] = None,
+        grace: Annotated[
+            float | None,
+            typer.Option(
+                min=0,
+                help="即时宽限秒数 (缺省取平台配置) / seconds an hour record may arrive after the end of the next "
+                "hour and still count as realtime (default: the platform's realtime_grace)",
+            ),
+        ] = None,
     ) -> None:
         """统计报告 / Frames per CN, rejects, duplicates and effective transmission rate per MN."""
         from hil.platform import PlatformStore, render_text, report_from_store
@@ -177,7 +185,9 @@ def register(app: typer.Typer) -> None:
                 return
             days = days_between(start, stop)
         with PlatformStore(db) as store:
-            reports = report_from_store(store, mn=mn, days=days)
+            reports = report_from_store(
+                store, mn=mn, days=days, grace=None if grace is None else timedelta(seconds=grace)
+            )
         if as_json:
             typer.echo(json.dumps([r.as_dict() for r in reports], ensure_ascii=False, indent=2))
         else:

@@ -10,7 +10,7 @@ from .commands import BUILDERS as COMMANDS
 from .commands import CommandError, build_command, cn_name
 from .config import DialectConfig, MnConfig, PlatformConfig, PlatformConfigError, load_config
 from .faults import FAULT_NAMES, FaultError, Faults, check_fault
-from .rates import HourGroup, RateRow, rate_rows
+from .rates import STANDARD_CHECK_FACTORS, HourGroup, RateRow, Tally, rate_rows
 from .report import MnReport, build_report, render_text, report_from_store
 from .scenario import Scenario, StepResult, load_scenario, run_scenario
 from .server import Platform, PlatformError
@@ -20,6 +20,7 @@ from .store import CommandRow, FrameRow, PlatformStore
 __all__ = [
     "COMMANDS",
     "FAULT_NAMES",
+    "STANDARD_CHECK_FACTORS",
     "Clock",
     "CommandError",
     "CommandRow",
@@ -40,6 +41,7 @@ __all__ = [
     "Scenario",
     "StepResult",
     "SystemClock",
+    "Tally",
     "build_command",
     "build_report",
     "check_fault",

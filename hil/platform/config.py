@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from uplink.hj212 import Dialect
 
+from .rates import STANDARD_CHECK_FACTORS
+
 
 class PlatformConfigError(ValueError):
     """The configuration file is missing, unreadable or has a bad value; the message names file and key."""
@@ -81,6 +83,11 @@ class MnConfig(DialectConfig):
     factors: tuple[str, ...] = Field(
         (), description="应报因子 / factors that must be reported each hour (others are counted when seen)"
     )
+    check_factors: tuple[str, ...] = Field(
+        STANDARD_CHECK_FACTORS,
+        description="标样核查因子: 每日一个 C 小时不参与有效率 / factors whose one C (standard check) hour a day "
+        "is not counted (regs.md §3: COD, NH3-N, TP, TN)",
+    )
 
     @field_validator("hours")
     @classmethod
@@ -111,6 +118,13 @@ class PlatformConfig(_Model):
         10.0, gt=0, le=3600, description="命令等待 9011/9012 的时限 s / time to wait for 9011, then for 9012"
     )
     sync_time_on_1013: bool = Field(True, description="收到 1013 校时请求后下发 1012 / answer 1013 with a 1012")
+    realtime_grace: float = Field(
+        0.0,
+        ge=0,
+        le=86400,
+        description="即时传输宽限 s: 小时数据须在下一小时结束前 + 宽限到达 / seconds after the end of the next hour "
+        "an hour record may arrive and still count as realtime (即时)",
+    )
     mns: tuple[MnConfig, ...] = Field((), alias="mn", description="已知数采仪 / known DAS, `[[mn]]` tables")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)

@@ -12,13 +12,13 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from uplink.hj212 import Cp, Hj212Error
 
 from .commands import cn_name
 from .config import PlatformConfig
-from .rates import HourGroup, RateRow, rate_rows
+from .rates import HourGroup, RateRow, Tally, rate_rows
 from .store import FrameRow, PlatformStore
 
 DATA_CNS = frozenset({"2011", "2021", "2031", "2041", "2051", "2061", "2062", "2013", "2052", "2111", "2081"})
@@ -57,7 +57,11 @@ def _hour_groups(frame: FrameRow) -> Iterable[HourGroup]:
         hour = cp.time("DataTime")
     except (Hj212Error, KeyError):
         return ()  # an hour record without a readable DataTime cannot be placed in a day
-    return [HourGroup(frame.mn, code, hour, suffixes.get("Flag")) for code, suffixes in cp.factors().items()]
+    fetched = frame.command_id is not None
+    return [
+        HourGroup(frame.mn, code, hour, suffixes.get("Flag"), frame.at, frame.rf, fetched)
+        for code, suffixes in cp.factors().items()
+    ]
 
 
 def build_report(
@@ -66,9 +70,11 @@ def build_report(
     *,
     mn: str | None = None,
     days: Iterable[date] | None = None,
+    grace: timedelta | None = None,
 ) -> list[MnReport]:
-    """Per-MN reports from the recorded frames (inbound only), sorted by MN."""
+    """Per-MN reports from the recorded frames (inbound only), sorted by MN. `grace` overrides the config's."""
     config = config or PlatformConfig()
+    grace = timedelta(seconds=config.realtime_grace) if grace is None else grace
     reports: dict[str, MnReport] = {}
     seen: set[tuple[str, str, str, int | None]] = set()
     groups: list[HourGroup] = []
@@ -95,18 +101,23 @@ def build_report(
 
     windows = {m.mn: m.hour_window() for m in config.mns}
     factors = {m.mn: m.factors for m in config.mns if m.factors and (mn is None or m.mn == mn)}
-    for row in rate_rows(groups, windows=windows, factors=factors, days=days):
+    checks = {m.mn: m.check_factors for m in config.mns}
+    for row in rate_rows(groups, windows=windows, factors=factors, days=days, grace=grace, check_factors=checks):
         reports.setdefault(row.mn, MnReport(row.mn)).rates.append(row)
     return [reports[k] for k in sorted(reports)]
 
 
 def report_from_store(
-    store: PlatformStore, *, mn: str | None = None, days: Iterable[date] | None = None
+    store: PlatformStore,
+    *,
+    mn: str | None = None,
+    days: Iterable[date] | None = None,
+    grace: timedelta | None = None,
 ) -> list[MnReport]:
     """Report on a recording file, with the configuration the platform ran with (kept in its meta table)."""
     raw = store.meta("config")
     config = PlatformConfig.model_validate(raw) if raw else None
-    return build_report(store.iter_frames(direction="in"), config, mn=mn, days=days)
+    return build_report(store.iter_frames(direction="in"), config, mn=mn, days=days, grace=grace)
 
 
 def _width(text: str) -> int:
@@ -119,20 +130,45 @@ def _cell(text: str, width: int, *, left: bool = False) -> str:
     return text + pad if left else pad + text
 
 
-_RATE_COLUMNS = (
-    ("日期", "day", 12),
-    ("因子", "factor", 10),
-    ("应报", "expected", 10),
+_KEY_COLUMNS = (("日期", "day", 12), ("因子", "factor", 10), ("应报", "expected", 10))
+_TALLY_COLUMNS = (
     ("实报", "received", 10),
-    ("有效", "valid", 8),
+    ("不参与", "excluded", 10),
+    ("有效", "valid", 7),
     ("传输率", "transmit", 10),
     ("有效率", "validity", 10),
     ("有效传输率", "effective", 12),
 )
+_VARIANTS = (("即时 / realtime", "realtime"), ("补全 / after back-fill", "complete"))
 
 
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _tally_cells(t: Tally) -> list[str]:
+    return [str(t.received), str(t.excluded), str(t.valid), _pct(t.transmission), _pct(t.validity), _pct(t.effective)]
+
+
+def _rate_lines(rates: list[RateRow]) -> list[str]:
+    """Day, factor, 应报, then the 即时 and 补全 columns under a spanning label."""
+    key_w = sum(w for *_, w in _KEY_COLUMNS)
+    tally_w = sum(w for *_, w in _TALLY_COLUMNS)
+    widths = [w for *_, w in _KEY_COLUMNS] + [w for *_, w in _TALLY_COLUMNS] * len(_VARIANTS)
+
+    def line(cells: list[str]) -> str:
+        return "    " + "".join(_cell(c, w, left=i < 2) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+
+    spans = "".join(_cell(f"  ── {label}", tally_w, left=True) for label, _ in _VARIANTS)
+    lines = [("    " + " " * key_w + spans).rstrip()]
+    for label in (0, 1):
+        tally_heads = [col[label] for col in _TALLY_COLUMNS] * len(_VARIANTS)
+        lines.append(line([col[label] for col in _KEY_COLUMNS] + tally_heads))
+    for r in rates:
+        lines.append(
+            line([r.day.isoformat(), r.factor, str(r.expected), *_tally_cells(r.realtime), *_tally_cells(r.complete)])
+        )
+    return lines
 
 
 def render_text(reports: list[MnReport]) -> str:
@@ -156,20 +192,11 @@ def render_text(reports: list[MnReport]) -> str:
             f"   应答提取 / fetched repeats: {rep.fetched_duplicates}   补传报文 / RF=1 frames: {rep.resends}"
         )
         if rep.rates:
-            out.append("  有效传输率 (小时数据) / effective transmission rate (hour data):")
-            for label in (0, 1):
-                out.append(
-                    "    " + "".join(_cell(col[label], w, left=i < 2) for i, (*col, w) in enumerate(_RATE_COLUMNS))
-                )
-            for r in rep.rates:
-                cells = (r.day.isoformat(), r.factor, str(r.expected), str(r.received), str(r.valid))
-                cells += (_pct(r.transmission), _pct(r.validity), _pct(r.effective))
-                out.append(
-                    "    "
-                    + "".join(
-                        _cell(c, w, left=i < 2) for i, (c, (*_, w)) in enumerate(zip(cells, _RATE_COLUMNS, strict=True))
-                    )
-                )
+            out.append(
+                "  有效传输率 (小时数据; 有效率 = 有效 / (实报 − 不参与)) / "
+                "effective transmission rate (hour data; validity = valid / (received − excluded)):"
+            )
+            out.extend(_rate_lines(rep.rates))
     return "\n".join(out)
 
 
