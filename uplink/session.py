@@ -19,6 +19,12 @@ generation, the OverTime/ReCount timers, reconnects, the 9015 heartbeat and the 
 - Requests from the platform (anything that is not 9011-9014) go to the command handler with a
   `SessionContext`; without a handler they are refused with 9011 QnRtn=2.
 - Logs record transitions: one WARNING when the platform goes down, one INFO when it is back.
+- Time (`time_sync`, turned on by `das run`): a DAS sees its clock's drift only against a reference, and the
+  reference here is the platform's 1012. The session asks for one with a 1013 on every connection (HJ 212-2017
+  §6.7: the time is set first when a link starts) and again whenever the clock may have drifted past
+  `clock_drift_limit_s` since the last request: at HJ 477's ±0.5 ‰ that is `clock_drift_limit_s / 0.0005`
+  seconds (30 s → 16 h 40 min), at most a day. Off by default, so a bare session (`das uplink test`, protocol
+  tests) sends only what it is given.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ from agent.model import RecordKind
 from buffer import DEFAULT_PRIORITY, OutboxItem, Store
 from buffer.outbox import PAYLOAD_PRIORITY
 from drivers.clock import Clock, MonotonicClock
+from uplink.commands.systemtime import request_time_calibration
 from uplink.connect import Backoff, ConnectError, Connector
 from uplink.context import RequestHandler, SessionContext
 from uplink.cp_build import is_power_record, is_process_record, parse_payload, record_cn, record_st, record_to_cp
@@ -60,6 +67,8 @@ from uplink.settings import PlatformSettings, SettingKey, apply_setting
 log = logging.getLogger(__name__)
 
 _BACKLOG_BATCH = 256  # backlog items fetched at once (a refill counts the outbox: O(n))
+_CLOCK_RATE = 0.5e-3  # HJ 477: DAS clock error ≤ ±0.5 ‰ (regs.md §1)
+_TIME_SYNC_MAX_S = 86400.0  # ask for a time set at least once a day
 _QN_RTN_TEXT = {
     2: "请求被拒绝 / request refused",
     3: "密码错误 / wrong password (PW)",
@@ -196,6 +205,7 @@ class PlatformSession:
             services=self.services,
             decimals=decimals,
         )
+        self.time_sync = False  # 1013 on each link and after the drift budget (module docstring)
         self._task: asyncio.Task[None] | None = None
         self._link: _Link | None = None
         self._wake = asyncio.Event()
@@ -342,6 +352,8 @@ class PlatformSession:
             tasks.append(asyncio.create_task(self._heartbeat(link), name=f"uplink-heartbeat-{self.target}"))
         if not settings.want_answer:
             tasks.append(asyncio.create_task(self._confirm(link), name=f"uplink-confirm-{self.target}"))
+        if self.time_sync:
+            tasks.append(asyncio.create_task(self._time_sync(link), name=f"uplink-timesync-{self.target}"))
         for task in tasks:
             task.add_done_callback(lambda t, link=link: self._task_ended(t, link))
         try:
@@ -704,6 +716,17 @@ class PlatformSession:
             except LinkDown as err:
                 link.fail(str(err))
                 return
+
+    def time_sync_period(self) -> float:
+        """Timer seconds between 1013 requests on one link: how long a clock within HJ 477's ±0.5 ‰ takes to
+        drift by `clock_drift_limit_s`, at most a day."""
+        return min(_TIME_SYNC_MAX_S, self._settings.clock_drift_limit_s / _CLOCK_RATE)
+
+    async def _time_sync(self, link: _Link) -> None:
+        """1013 at once on a new link, then every `time_sync_period`; the platform answers with a 1012."""
+        while not link.down.is_set() and not self._stopping:
+            await request_time_calibration(self.context)
+            await self.timer.sleep(self.time_sync_period())
 
     # --- status ---------------------------------------------------------------------------------------------
     def status(self) -> SessionStatus:

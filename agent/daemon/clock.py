@@ -18,13 +18,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from drivers.clock import Clock, MonotonicClock
 
-__all__ = ["AgentClock", "AgentTimer", "parse_clock_start"]
+__all__ = ["AgentClock", "AgentTimer", "ClockStep", "parse_clock_start"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class ClockStep:
+    """The agent clock was set: what it read before (`old`) and the time it was set to (`new`), by whom.
+
+    `old - new` is the DAS clock's drift against the reference that set it (a platform's 1012 SystemTime)."""
+
+    old: datetime
+    new: datetime
+    source: str
+    outlet: str | None = None
 
 
 class AgentTimer:
@@ -68,6 +84,7 @@ class AgentClock:
         self._start = start if start is not None else datetime.fromtimestamp(self._anchor)
         self._offset = timedelta(0)
         self._changed = asyncio.Event()
+        self._listeners: list[Callable[[ClockStep], None]] = []
         self.timer: Clock = AgentTimer(self.speed, monotonic) if self.speed != 1.0 else MonotonicClock()
         self.real_timer: Clock = MonotonicClock()
 
@@ -108,6 +125,23 @@ class AgentClock:
         self._offset += t - self.now()
         self._changed.set()
         self._changed = asyncio.Event()
+
+    def set_by(self, t: datetime, *, source: str, outlet: str | None = None) -> None:
+        """`set`, then tell the listeners who moved the clock and by how much (the daemon raises clock_drift)."""
+        step = ClockStep(self.now(), t, source, outlet)
+        self.set(t)
+        for listener in list(self._listeners):
+            try:
+                listener(step)
+            except Exception:  # the clock is set; a listener's failure must not undo or fail the 1012
+                log.exception("clock listener failed on %s", step)
+
+    def add_listener(self, listener: Callable[[ClockStep], None]) -> None:
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[ClockStep], None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
 
     def real_seconds(self, agent_seconds: float) -> float:
         """How long `agent_seconds` of agent time take in real time."""

@@ -408,6 +408,10 @@ class OutletPipeline:
         out = self.engine.flush(now)
         return self._commit(out.records, out.alarms)
 
+    def commit_alarms(self, alarms: Sequence[Alarm]) -> None:
+        """Alarms found outside the statistics (clock_drift on a 1012): stored and routed like the engine's."""
+        self._commit((), alarms)
+
     def _commit(self, records: Sequence[Record], alarms: Sequence[Alarm]) -> int:
         if not records and not alarms:
             return 0

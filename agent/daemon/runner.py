@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.daemon.clock import AgentClock
+from agent.daemon.clockdrift import ClockDriftAlarms, enable_time_sync
 from agent.daemon.plan import SitePlan, plan_from_config
 from agent.daemon.site import Site
 from agent.logs import event, get_logger
@@ -76,6 +77,7 @@ def _uplinks(site: Site) -> Any:
             decimals={o.name: decimals(o.params) for o in plan.outlets},
         )
         site.routing.attach(manager)
+        enable_time_sync(manager.sessions.values(), site.clock.speed)
     publishers: list[Any] = []
     if plan.mqtt:
         from uplink.mqtt import MqttConfigError, MqttPublisher
@@ -129,6 +131,7 @@ class Daemon:
         self.stop_event = asyncio.Event()
         self.reload_event = asyncio.Event()
         self.site: Site | None = None
+        self._drift: ClockDriftAlarms | None = None
         self.store: Store | None = None
         self.notifier = _notifier()
 
@@ -144,6 +147,9 @@ class Daemon:
         assert self.store is not None
         site = Site(plan, self.store, self.clock, on_ready=self._ready, uplink_factory=_uplinks)
         self.site = site
+        # A platform's 1012 that moves the clock beyond an outlet's alarms.clock_drift_s is a clock_drift alarm.
+        self._drift = ClockDriftAlarms(site.pipelines)
+        self.clock.add_listener(self._drift)
         await site.start()
         if site.uplinks is not None and site.uplinks.manager is not None:
             now = self.clock.now()
@@ -197,6 +203,9 @@ class Daemon:
     async def _stop_site(self) -> None:
         if self.site is not None:
             site, self.site = self.site, None
+            if self._drift is not None:
+                self.clock.remove_listener(self._drift)
+                self._drift = None
             await site.stop(budget_s=self.options.stop_budget_s)
             with contextlib.suppress(Exception):
                 self._write_status({**site.status(), "stopped": True})

@@ -7,6 +7,9 @@ follow). Every change is logged old → new; a refused one is logged too and end
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
 from uplink.context import SessionContext
 from uplink.hj212 import CN, Cp, ExeRtn
 
@@ -14,6 +17,14 @@ from ._flow import Exchange, log
 from ._params import RequestError, pol_id, time_value
 
 _FMT = "%Y%m%d%H%M%S"
+
+
+@runtime_checkable
+class ReportingClock(Protocol):
+    """An agent clock that tells the agent who set it (the daemon's `AgentClock`: its listeners raise
+    clock_drift when the step exceeds the outlet's threshold, agent/daemon/clockdrift.py)."""
+
+    def set_by(self, t: datetime, *, source: str, outlet: str | None = None) -> None: ...
 
 
 def _no_instrument_clock(x: Exchange) -> None:
@@ -55,7 +66,10 @@ async def set_time(x: Exchange) -> int:
             why,
         )
         raise RequestError(f"校时超出范围 / SystemTime {new:{_FMT}} {why}")
-    clock.set(new)
+    if isinstance(clock, ReportingClock):
+        clock.set_by(new, source=f"{x.ctx.target} CN 1012", outlet=x.ctx.outlet)
+    else:
+        clock.set(new)
     log.warning(
         "时钟已校正 / %s: agent clock set by 1012 %s → %s (%+.1f s)",
         x.ctx.target,
@@ -67,15 +81,18 @@ async def set_time(x: Exchange) -> int:
 
 
 async def request_time_calibration(ctx: SessionContext) -> bool:
-    """Send 1013 (notify) to ask the platform for a 1012; True once the platform answered 9013.
+    """Send 1013 (notify) to ask the platform for a 1012; True once the platform answered 9013 (or, for a
+    platform configured without answers, once written).
 
-    The session calls this when it sees the agent clock drift beyond `clock_drift_limit_s` (hj212.md §8:
-    "after 1013 the platform sends 1012"); the 1012 then arrives as an ordinary request.
+    The session calls this on each connection and whenever the clock may have drifted beyond
+    `clock_drift_limit_s` since the last request (`PlatformSession._time_sync`; hj212.md §8: "after 1013 the
+    platform sends 1012"); the 1012 then arrives as an ordinary request.
     """
-    frame = ctx.data_frame(CN.TIME_CALIBRATION_REQUEST, Cp(), answer=True)
+    answer = ctx.settings.want_answer
+    frame = ctx.data_frame(CN.TIME_CALIBRATION_REQUEST, Cp(), answer=answer)
     log.info("请求校时 / %s: 1013 sent (QN=%s)", ctx.target, frame.qn)
     try:
-        return await ctx.send(frame, await_answer=True)
+        return await ctx.send(frame, await_answer=answer)
     except OSError as err:
         log.warning("校时请求未发出 / %s: 1013 not sent: %s", ctx.target, err)
         return False
