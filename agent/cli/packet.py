@@ -281,7 +281,8 @@ def register(app: typer.Typer) -> None:
         cipher_wire: WireOpt = "binary",
         split_limit: Annotated[int, typer.Option(help="数据段上限 / data segment limit in bytes")] = 1024,
     ) -> None:
-        """由 JSON 编码报文 (decode 的输出可直接用) / build frames from JSON (decode's output works as input)."""
+        """由 JSON 编码报文 (decode 的输出可直接用, 无 qn 则按当前时间生成) / build frames from JSON (decode's output
+        works as input; a missing qn is made from the current time)."""
         dialect = _dialect(version, sm4_key, cipher_wire, encrypt=True, split_limit=split_limit) or Dialect()
         texts = [frame_json_arg] if frame_json_arg is not None else [ln for ln in sys.stdin if ln.strip()]
         out = sys.stdout.buffer

@@ -76,23 +76,46 @@ def register(app: typer.Typer) -> None:
 
     @platform.command()
     def command(
-        kind: Annotated[str, typer.Argument(help="set-time|get-time|set-rtd-interval|set-min-interval|history|…")],
+        kind: Annotated[
+            str,
+            typer.Argument(
+                help="命令 / command: set-time|get-time|set-rtd-interval|set-min-interval|history|set-password|"
+                "set-overtime|start-rtd|stop-rtd|raw"
+            ),
+        ],
         db: DbOption,
         mn: Annotated[str, typer.Option(help="目标数采仪 MN / target DAS")],
         time_: Annotated[
             str | None, typer.Option("--time", help="set-time 的时间, 缺省为平台当前时间 / YYYYMMDDhhmmss")
         ] = None,
-        polid: Annotated[str | None, typer.Option(help="PolId (set-time/get-time of one analyzer)")] = None,
-        seconds: Annotated[int | None, typer.Option(help="set-rtd-interval: RtdInterval (30-3600 s)")] = None,
-        minutes: Annotated[int | None, typer.Option(help="set-min-interval: MinInterval (1,2,…,30 min)")] = None,
-        history_kind: Annotated[str | None, typer.Option("--kind", help="history: minute|hour|day|runtime")] = None,
-        begin: Annotated[str | None, typer.Option(help="history: BeginTime")] = None,
-        end: Annotated[str | None, typer.Option(help="history: EndTime")] = None,
-        password: Annotated[str | None, typer.Option(help="set-password: NewPW (6 characters)")] = None,
-        overtime: Annotated[int | None, typer.Option(help="set-overtime: OverTime s")] = None,
-        recount: Annotated[int | None, typer.Option(help="set-overtime: ReCount")] = None,
-        cn: Annotated[str | None, typer.Option(help="raw: CN")] = None,
-        cp: Annotated[str | None, typer.Option(help="raw: CP text")] = None,
+        polid: Annotated[
+            str | None,
+            typer.Option(help="set-time/get-time: 单台分析仪的 PolId / PolId of one analyzer"),
+        ] = None,
+        seconds: Annotated[
+            int | None, typer.Option(help="set-rtd-interval: 实时数据间隔 RtdInterval 秒 / seconds (30-3600)")
+        ] = None,
+        minutes: Annotated[
+            int | None,
+            typer.Option(help="set-min-interval: 分钟数据间隔 MinInterval 分钟 / minutes (1, 2, …, 30)"),
+        ] = None,
+        history_kind: Annotated[
+            str | None,
+            typer.Option("--kind", help="history: 数据类型 / record kind: minute|hour|day|runtime"),
+        ] = None,
+        begin: Annotated[
+            str | None, typer.Option(help="history: 起始时间 BeginTime / first time YYYYMMDDhhmmss")
+        ] = None,
+        end: Annotated[str | None, typer.Option(help="history: 结束时间 EndTime / last time YYYYMMDDhhmmss")] = None,
+        password: Annotated[
+            str | None, typer.Option(help="set-password: 新密码 NewPW, 6 个字符 / new password, 6 characters")
+        ] = None,
+        overtime: Annotated[
+            int | None, typer.Option(help="set-overtime: 超时时间 OverTime 秒 / answer timeout in seconds")
+        ] = None,
+        recount: Annotated[int | None, typer.Option(help="set-overtime: 重发次数 ReCount / retry count")] = None,
+        cn: Annotated[str | None, typer.Option(help="raw: 命令编码 CN / command code")] = None,
+        cp: Annotated[str | None, typer.Option(help="raw: CP 文本 / CP text")] = None,
         wait: Annotated[float, typer.Option(help="等待结果秒数, 0 = 只排队 / seconds to wait for the outcome")] = 0.0,
     ) -> None:
         """向数采仪发送命令 / Queue a command for a running platform to send to a DAS."""
@@ -133,7 +156,9 @@ def register(app: typer.Typer) -> None:
 
     @platform.command()
     def fault(
-        name: Annotated[str, typer.Argument(help="refuse|withhold|delay|bad-crc|garbage|drop-next|drop")],
+        name: Annotated[
+            str, typer.Argument(help="故障名 / fault: refuse|withhold|delay|bad-crc|garbage|drop-next|drop")
+        ],
         value: Annotated[str, typer.Argument(help="on|off, 或 delay 的秒数 / or seconds for delay")] = "on",
         db: DbOption = Path("platform.sqlite"),
         mn: Annotated[str | None, typer.Option(help="drop: 只断开该 MN / only this MN's connections")] = None,
@@ -196,9 +221,11 @@ def register(app: typer.Typer) -> None:
     @platform.command()
     def frames(
         db: DbOption,
-        mn: Annotated[str | None, typer.Option(help="MN")] = None,
-        cn: Annotated[str | None, typer.Option(help="CN")] = None,
-        direction: Annotated[str | None, typer.Option(help="in|out")] = None,
+        mn: Annotated[str | None, typer.Option(help="只列该 MN / only this MN")] = None,
+        cn: Annotated[str | None, typer.Option(help="只列该 CN / only this CN")] = None,
+        direction: Annotated[
+            str | None, typer.Option(help="方向: in 收到, out 发出 / direction: in (received) or out (sent)")
+        ] = None,
         raw: Annotated[bool, typer.Option(help="显示原始字节 / show raw bytes")] = False,
     ) -> None:
         """列出记录的报文 / List recorded frames."""

@@ -8,6 +8,7 @@ import signal
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from hil.platform import DasClient, PlatformStore
 from uplink.hj212 import Cp, Dialect, reply_9011, reply_9012
@@ -98,3 +99,34 @@ async def test_serve_plays_a_scenario_and_exits(tmp_path: Path) -> None:
     scenario.write_text(scenario.read_text().replace('"no-connection"', '"done"'), encoding="utf-8")
     code, out, _ = await das_cli(*args)
     assert code == 1 and "FAIL" in out
+
+
+def test_every_platform_help_is_chinese_and_english() -> None:
+    """Audit of issue 2: `das platform command` options had English-only help (PolId, RtdInterval, …)."""
+    import typer
+    from typer.main import get_command
+
+    from agent.cli.platform import register
+
+    app = typer.Typer(add_completion=False)
+    register(app)
+    missing = [where for where, text in _helps(get_command(app)) if not _bilingual(text)]
+    assert not missing, missing
+
+
+def _bilingual(text: str | None) -> bool:
+    """`中文 / English`: a CJK character, the separator, then Latin letters."""
+    return bool(text) and re.search(r"[\u4e00-\u9fff].* / .*[A-Za-z]", text or "") is not None
+
+
+def _helps(command: Any, path: str = "das") -> list[tuple[str, str | None]]:
+    """Every command's and parameter's help (typer carries its own click, so read the attributes)."""
+    out: list[tuple[str, str | None]] = []
+    if path != "das":
+        out.append((path, command.help))
+    for param in command.params:
+        if param.name != "help":
+            out.append((f"{path} {param.name}", getattr(param, "help", None)))
+    for name, sub in getattr(command, "commands", {}).items():
+        out.extend(_helps(sub, f"{path} {name}"))
+    return out

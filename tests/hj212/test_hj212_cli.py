@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import typer
 from hj212_golden import HERE, frames
+from typer.main import get_command
 from typer.testing import CliRunner
 
 from agent.cli.packet import register
@@ -184,3 +188,23 @@ def test_lenient_decode_shows_what_a_strict_platform_answers() -> None:
         assert result["strict"]["ok"] is False and result["strict"]["qn_rtn"] == qn_rtn, result["strict"]
     code, (clean,) = _run(["decode"], _frame(HOUR))
     assert clean["warnings"] == [] and clean["strict"] == {"ok": True}
+
+
+def test_every_packet_help_is_chinese_and_english() -> None:
+    """User-facing text is `中文 / English` (DEVELOPERS.md); checked for every command, option and argument."""
+
+    def helps(command: Any, path: str) -> Iterator[tuple[str, str | None]]:
+        yield path, command.help  # typer carries its own click: read attributes, not click types
+        for param in command.params:
+            if param.name != "help":
+                yield f"{path} {param.name}", getattr(param, "help", None)
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from helps(sub, f"{path} {name}")
+
+    app = typer.Typer(add_completion=False)
+    register(app)
+    packet = get_command(app).commands["packet"]  # type: ignore[attr-defined]
+    missing = [
+        w for w, text in helps(packet, "das packet") if not re.search(r"[\u4e00-\u9fff].* / .*[A-Za-z]", text or "")
+    ]
+    assert not missing, missing
