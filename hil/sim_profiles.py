@@ -7,6 +7,8 @@ water analyzers measuring in cycles with a daily calibration and standard check,
 totalizers that integrate the flow, and state registers set from the profile's own state tables.
 
 Faults switch at runtime: `stuck`, `no_answer`, `wire_break` (a 4–20 mA channel at 0 mA), `over_range`.
+With `playback`, the points a CSV names follow it instead (`hil.sim.Playback`: offsets in simulated seconds, or
+timestamps on the device clock `start` + elapsed); the rest keep their simulated behaviour.
 Time comes from the injected clock; `speed` compresses the schedule for demos (60 → an hour per minute).
 """
 
@@ -22,7 +24,7 @@ from datetime import datetime, timedelta
 
 from drivers.clock import Clock, MonotonicClock
 from drivers.profiles.schema import InfoItem, Point, Profile, StateRow, StateTable
-from hil.sim.device import Faults, SimDevice, encode_value
+from hil.sim.device import Faults, Playback, SimDevice, encode_value
 
 __all__ = ["MODES", "ProfileSim", "typical_level"]
 
@@ -112,10 +114,20 @@ class ProfileSim:
     """Water analyzers: one measurement per cycle (s, before `speed`)."""
     start: datetime = field(default_factory=lambda: datetime.now().replace(microsecond=0))
     """Wall time of the device clock at t = 0 (calibration and check times are written from it)."""
+    playback: Playback | None = None
+    """A CSV series the points it names follow (engineering values), on the device clock."""
 
     def __post_init__(self) -> None:
         if self.profile.device.protocol != "modbus":
             raise ValueError(f"{self.profile.device.name}: ProfileSim serves Modbus profiles; use hil.sim_meters")
+        if self.playback is not None:
+            known = {p.name for p in self.profile.values()}
+            unknown = [c for c in self.playback.columns if c not in known]
+            if unknown:
+                raise ValueError(
+                    f"playback columns {', '.join(unknown)}: not value points of {self.profile.device.name} "
+                    f"(points: {', '.join(sorted(known))})"
+                )
         unit = self.unit if self.unit is not None else self.profile.device.unit_id
         self.device = SimDevice(unit=unit, clock=self.clock, seed=self.seed)
         self.rng = random.Random(self.seed)
@@ -215,6 +227,8 @@ class ProfileSim:
             self._power(dt)
         if kind == "flow":
             self._flow(dt)
+        if self.playback is not None:
+            self.values.update(self.playback.values_now(t, self.start + timedelta(seconds=t)))
         if self.mode == "check":
             self._write_check(t)
         for point in self.profile.values():

@@ -182,17 +182,19 @@ def _endpoints(config: DevicesConfig, link: str) -> set[str]:
     return {f"{cfg.host.strip().lower()}:{cfg.port}"}
 
 
-async def _simulate(config_path: Path, write: Path | None, duration: float | None) -> None:
+async def _simulate(config_path: Path, write: Path | None, duration: float | None, control: Path | None) -> None:
     from hil.simulate import SimulatorSet, load_sim_config
 
     config, profiles = load_sim_config(config_path)
-    async with SimulatorSet(config, profiles) as sims:
+    async with SimulatorSet(config, profiles, control=control) as sims:
         typer.echo("模拟设备已启动 / simulated devices running:")
         for line in sims.describe():
             typer.echo("  " + line)
         if write is not None:
             write.write_text(sims.devices_config(), encoding="utf-8")
             typer.echo(f"设备配置已写入 / devices config written: {write}  (das read NAME --config {write})")
+        if control is not None:
+            typer.echo(f"故障控制 / faults: das simulate fault --control {control} DEVICE KIND on|off")
         sys.stdout.flush()
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -202,6 +204,34 @@ async def _simulate(config_path: Path, write: Path | None, duration: float | Non
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), duration)
     typer.echo("模拟设备已停止 / simulators stopped")
+
+
+def _switch_fault(control: Path, device: str, kind: str, on: bool, code: int | None, wait: float) -> int:
+    """Ask the running simulator for a fault and wait for its acknowledgement (`hil.sim.control`)."""
+    import time
+
+    from hil.sim.control import ControlDir
+
+    ctl = ControlDir(control)
+    devices = ctl.devices()
+    if devices is None:
+        _fail(f"没有运行中的模拟 / no running das simulate uses {control} (start it with --control {control})")
+        return 2
+    if device not in devices:
+        _fail(f"未知设备 / no simulated device {device!r}; devices: {', '.join(sorted(devices))}")
+    if kind not in devices[device]:
+        _fail(f"{device} 不支持 / does not support {kind!r}; kinds: {', '.join(devices[device])}")
+    argument = "" if code is None else str(code)
+    ctl.switch(device, kind, on, argument)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        now = ctl.applied().get(device, {})
+        if (kind in now and now[kind] == argument) if on else kind not in now:
+            typer.echo(f"已生效 / applied: {device} {kind} {'on' if on else 'off'}")
+            return 0
+        time.sleep(0.05)
+    typer.echo(f"未生效 / not applied within {wait:g} s: {device} {kind} (is das simulate running?)", err=True)
+    return 1
 
 
 def register(app: typer.Typer) -> None:
@@ -244,21 +274,64 @@ def register(app: typer.Typer) -> None:
         except KeyboardInterrupt:
             pass
 
-    @app.command("simulate")
+    simulate = typer.Typer(
+        help="运行模拟设备 / Run simulated devices (one per profile) and print how to reach each; "
+        "`das simulate fault` switches their faults while they run.",
+    )
+
+    @simulate.callback(invoke_without_command=True)
     def simulate_command(
-        config: Annotated[Path, typer.Option("--config", "-c", help="模拟配置 / simulators config (TOML)")],
+        ctx: typer.Context,
+        config: Annotated[
+            Path | None, typer.Option("--config", "-c", help="模拟配置 / simulators config (TOML)")
+        ] = None,
         write_devices: Annotated[
             Path | None, typer.Option("--write-devices", help="写出设备配置 / write a devices config for das read")
         ] = None,
         duration: Annotated[float | None, typer.Option(help="运行秒数 / stop after N seconds")] = None,
+        control: Annotated[
+            Path | None,
+            typer.Option(help="故障控制目录 / control directory for `das simulate fault` (hil/README.md)"),
+        ] = None,
     ) -> None:
         """运行模拟设备 / Run simulated devices (one per profile) and print how to reach each."""
+        if ctx.invoked_subcommand is not None:
+            return
+        if config is None:
+            _fail("需要 --config / --config FILE expected (or a sub-command: fault)")
+            return
         try:
-            asyncio.run(_simulate(config, write_devices, duration))
+            asyncio.run(_simulate(config, write_devices, duration, control))
         except ProfileError as err:
             _fail(f"配置错误 / configuration error:\n{err}")
         except KeyboardInterrupt:
             pass
+
+    @simulate.command("fault")
+    def fault_command(
+        control: Annotated[Path, typer.Option(help="模拟器的控制目录 / the simulator's --control directory")],
+        device: Annotated[str, typer.Argument(help="设备名 / simulated device name")],
+        kind: Annotated[
+            str,
+            typer.Argument(
+                help="故障 / fault: no_answer, exception, garbage, disconnect, stuck, wire_break, out_of_range"
+            ),
+        ],
+        state: Annotated[str, typer.Argument(help="on | off")],
+        code: Annotated[
+            int | None,
+            typer.Option(min=1, max=255, help="异常码 / exception code (Modbus default 4, DL/T 645 ERR default 2)"),
+        ] = None,
+        wait: Annotated[float, typer.Option(min=0.1, max=60, help="等待生效 s / wait for the simulator, s")] = 5.0,
+    ) -> None:
+        """切换模拟设备故障 / Switch a fault of a running das simulate on or off."""
+        if state not in ("on", "off"):
+            _fail(f"状态应为 on 或 off / state must be on or off, got {state!r}")
+        if code is not None and kind != "exception":
+            _fail("--code 只用于 exception / --code is for the exception fault only")
+        raise typer.Exit(_switch_fault(control, device, kind, state == "on", code, wait))
+
+    app.add_typer(simulate, name="simulate")
 
     @app.command("profiles")
     def profiles_command(

@@ -13,6 +13,7 @@ import random
 import struct
 from array import array
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from drivers.clock import Clock, MonotonicClock
@@ -87,21 +88,40 @@ class SimPoint:
 
 
 class Playback:
-    """A CSV time series followed on the agent clock: column `t` (seconds from start), one column per point.
+    """A CSV time series followed on the agent clock, one column per point (engineering values).
 
-    The row in effect is the last one with t ≤ elapsed; with `loop`, the series repeats every `period` seconds
-    (default: the last t plus the last step). Empty cells keep the previous value.
+    The time column is either `t`, seconds from the start of playback, or `time`, a timestamp on the agent clock
+    (ISO 8601, e.g. `2026-03-01T10:00:00`, as a store export or a field log has it). The row in effect is the last
+    one at or before now; before the first row nothing is played. With `loop` (offsets only), the series repeats
+    every `period` seconds (default: the last t plus the last step). Empty cells keep the previous value.
     """
 
     def __init__(self, path: Path | str, *, loop: bool = False, period: float | None = None) -> None:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-        if not rows or "t" not in rows[0]:
-            raise ValueError(f"{path}: playback CSV needs a header with a 't' column and at least one row")
-        self.rows = [
-            (float(r["t"]), {k: float(v) for k, v in r.items() if k != "t" and v not in ("", None)}) for r in rows
-        ]
+        try:
+            with open(path, newline="", encoding="utf-8") as fh:
+                reader = csv.DictReader(fh)
+                header = [h.strip() for h in reader.fieldnames or []]
+                rows = list(reader)
+        except (OSError, UnicodeDecodeError, csv.Error) as err:
+            raise ValueError(f"{path}: cannot read playback CSV: {err}") from err
+        if not rows or not ({"t", "time"} & set(header)):
+            raise ValueError(f"{path}: playback CSV needs a header with a 't' or 'time' column and at least one row")
+        self.timestamps = "t" not in header
+        key = "time" if self.timestamps else "t"
+        self.columns = tuple(h for h in header if h not in ("t", "time"))
+        self.rows: list[tuple[float, dict[str, float]]] = []
+        for line, row in enumerate(rows, start=2):
+            try:
+                when = datetime.fromisoformat(row[key].strip()).timestamp() if self.timestamps else float(row[key])
+                values = {k.strip(): float(v) for k, v in row.items() if k not in (key, None) and v not in ("", None)}
+            except (ValueError, TypeError, AttributeError) as err:
+                raise ValueError(f"{path}:{line}: {err}") from err
+            if any(not math.isfinite(v) for v in values.values()):
+                raise ValueError(f"{path}:{line}: values must be finite numbers")
+            self.rows.append((when, values))
         self.rows.sort(key=lambda r: r[0])
+        if loop and self.timestamps:
+            raise ValueError(f"{path}: loop needs a 't' column (offsets), not timestamps")
         self.loop = loop
         last_step = self.rows[-1][0] - self.rows[-2][0] if len(self.rows) > 1 else 1.0
         self.period = period if period is not None else self.rows[-1][0] + last_step
@@ -109,11 +129,22 @@ class Playback:
             raise ValueError(f"{path}: playback period must be positive")
 
     def values_at(self, elapsed: float) -> dict[str, float]:
+        """Values in effect `elapsed` seconds after the start (a `t` column)."""
         if self.loop:
             elapsed = elapsed % self.period
+        return self._until(elapsed)
+
+    def values_at_time(self, when: datetime) -> dict[str, float]:
+        """Values in effect at `when` on the agent clock (a `time` column; naive times are local, as in the CSV)."""
+        return self._until(when.timestamp())
+
+    def values_now(self, elapsed: float, now: datetime) -> dict[str, float]:
+        return self.values_at_time(now) if self.timestamps else self.values_at(elapsed)
+
+    def _until(self, moment: float) -> dict[str, float]:
         values: dict[str, float] = {}
         for t, row in self.rows:
-            if t > elapsed:
+            if t > moment:
                 break
             values.update(row)
         return values

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -176,6 +177,22 @@ def test_playback_loops_and_rejects_bad_files(tmp_path: Path) -> None:
     playback = Playback(csv, loop=True)  # period 20 s: last t + last step
     assert [playback.values_at(t)["x"] for t in (0, 9.9, 10, 19.9, 20, 31)] == [1, 1, 2, 2, 1, 2]
     bad = tmp_path / "bad.csv"
-    bad.write_text("time,x\n0,1\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="'t' column"):
+    bad.write_text("when,x\n0,1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="'t' or 'time' column"):
         Playback(bad)
+    bad.write_text("time,x\n0,1\n", encoding="utf-8")  # a time column holds timestamps, not offsets
+    with pytest.raises(ValueError, match=r"bad.csv:2: "):
+        Playback(bad)
+    bad.write_text("t,x\n0,1\n5,nan\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad.csv:3: values must be finite"):
+        Playback(bad)
+
+
+def test_playback_follows_timestamps_on_the_agent_clock(tmp_path: Path) -> None:
+    csv = tmp_path / "log.csv"
+    csv.write_text("time,so2,o2\n2026-03-01T10:00:00,12.5,9.1\n2026-03-01T10:01:00,13.0,\n", encoding="utf-8")
+    playback = Playback(csv)
+    assert playback.timestamps and playback.columns == ("so2", "o2")
+    assert playback.values_at_time(datetime(2026, 3, 1, 9, 59, 59)) == {}
+    assert playback.values_at_time(datetime(2026, 3, 1, 10, 0, 30)) == {"so2": 12.5, "o2": 9.1}
+    assert playback.values_now(0.0, datetime(2026, 3, 1, 10, 5)) == {"so2": 13.0, "o2": 9.1}  # empty cell: kept
