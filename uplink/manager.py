@@ -16,6 +16,7 @@ from importlib import import_module
 from agent.model import Record, RecordKind
 from buffer import Store
 from drivers.clock import Clock, MonotonicClock
+from uplink.commands import DasIdentity
 from uplink.context import RequestHandler
 from uplink.cp_build import (
     instrument_sn_cp,
@@ -66,7 +67,9 @@ class UplinkManager:
         handler: RequestHandler | Callable[[], RequestHandler | None] | None = default_handler,
         decimals: Mapping[str, Mapping[str, int]] | None = None,
         idle_poll_s: float = 1.0,
+        identity: DasIdentity | None = None,
     ) -> None:
+        """`identity` (`[site] das_id`…) lets 2025 sessions send 1001 on connect (`PlatformSession.wants_identity`)."""
         self.store = store
         self.clock = clock
         self.timer = timer or MonotonicClock()
@@ -88,6 +91,7 @@ class UplinkManager:
                     decimals=(decimals or {}).get(outlet),
                     idle_poll_s=idle_poll_s,
                 )
+                session.identity = identity
                 if session.target in self.sessions:
                     raise ValueError(f"target {session.target} configured twice")
                 self.sessions[session.target] = session

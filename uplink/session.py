@@ -25,6 +25,10 @@ generation, the OverTime/ReCount timers, reconnects, the 9015 heartbeat and the 
   `clock_drift_limit_s` since the last request: at HJ 477's ±0.5 ‰ that is `clock_drift_limit_s / 0.0005`
   seconds (30 s → 16 h 40 min), at most a day. Off by default, so a bare session (`das uplink test`, protocol
   tests) sends only what it is given.
+- Identity (HJ 212-2025 §4, hj212-2025.md): with the DAS's identity (`identity`, from `[site] das_id`) a 2025
+  session sends 1001 (i23005-i23008) on connect while its MN is empty (not assigned yet) or, with
+  `send_identity = "on_connect"`, on every connection; the platform answers 9013 and assigns the MN with a 1002
+  (answered by the command handler). While the MN is empty nothing is uploaded: the items wait for the MN.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ from agent.model import RecordKind
 from buffer import DEFAULT_PRIORITY, OutboxItem, Store
 from buffer.outbox import PAYLOAD_PRIORITY
 from drivers.clock import Clock, MonotonicClock
+from uplink.commands import DasIdentity
+from uplink.commands.identity import send_hardware_sn
 from uplink.commands.systemtime import request_time_calibration
 from uplink.connect import Backoff, ConnectError, Connector
 from uplink.context import RequestHandler, SessionContext
@@ -206,6 +212,7 @@ class PlatformSession:
             decimals=decimals,
         )
         self.time_sync = False  # 1013 on each link and after the drift budget (module docstring)
+        self.identity: DasIdentity | None = None  # 2025 1001 on connect (module docstring)
         self._task: asyncio.Task[None] | None = None
         self._link: _Link | None = None
         self._wake = asyncio.Event()
@@ -251,6 +258,8 @@ class PlatformSession:
         self._settings = new
         if key == SettingKey.SM4_KEY and self._decoder is not None:
             self._decoder.dialect = new.dialect
+        if key == SettingKey.MN:
+            self._wake.set()  # items that waited for an MN go now
         log.info("%s: 平台修改设置 / platform set %s = %s", self.target, key, "***" if "key" in key else value)
 
     def adopt(self, settings: PlatformSettings) -> None:
@@ -354,6 +363,10 @@ class PlatformSession:
             tasks.append(asyncio.create_task(self._confirm(link), name=f"uplink-confirm-{self.target}"))
         if self.time_sync:
             tasks.append(asyncio.create_task(self._time_sync(link), name=f"uplink-timesync-{self.target}"))
+        if self.wants_identity():
+            tasks.append(asyncio.create_task(self._announce(link), name=f"uplink-identity-{self.target}"))
+        elif not self.mn:
+            log.warning("%s: MN 未分配, 上传等待平台 1002 / no MN yet: uploads wait for a 1002", self.target)
         for task in tasks:
             task.add_done_callback(lambda t, link=link: self._task_ended(t, link))
         try:
@@ -582,6 +595,8 @@ class PlatformSession:
         return None
 
     def _pick(self) -> tuple[OutboxItem, bool] | None:
+        if not self.mn:
+            return None  # HJ 212-2025 §4: no MN assigned yet (1001 sent, 1002 awaited); a packet without one is void
         live_since = self._live_since()
         live = self._next_live(live_since)
         backlog = self._next_backlog(live_since)
@@ -702,6 +717,9 @@ class PlatformSession:
         assert interval is not None
         while not link.down.is_set():
             idle = self.timer.now() - self._last_write
+            if not self.mn:  # a 9015 needs an MN (only 1001/9013 may go without one); the 1002 is awaited
+                await self.timer.sleep(self.idle_poll_s)
+                continue
             if idle < interval:
                 await self.timer.sleep(interval - idle)
                 continue
@@ -725,8 +743,26 @@ class PlatformSession:
     async def _time_sync(self, link: _Link) -> None:
         """1013 at once on a new link, then every `time_sync_period`; the platform answers with a 1012."""
         while not link.down.is_set() and not self._stopping:
+            if not self.mn:  # as the heartbeat: a 1013 needs an MN, so the first one waits for the 1002
+                await self.timer.sleep(self.idle_poll_s)
+                continue
             await request_time_calibration(self.context)
             await self.timer.sleep(self.time_sync_period())
+
+    def wants_identity(self) -> bool:
+        """Send 1001 on this connection: 2025, an identity, and an empty MN (`auto`) or `send_identity = on_connect`."""
+        settings = self._settings
+        if settings.version != 2025 or self.identity is None or settings.send_identity == "never":
+            return False
+        return settings.send_identity == "on_connect" or not self.mn
+
+    async def _announce(self, link: _Link) -> None:
+        """1001 once per connection; the platform answers 9013 and assigns the MN with a 1002 (a request)."""
+        assert self.identity is not None
+        if await send_hardware_sn(self.context, self.identity):
+            log.info("%s: 1001 已应答 / hardware serial answered by the platform", self.target)
+        elif not link.down.is_set():
+            log.warning("%s: 1001 无应答 / hardware serial not answered", self.target)
 
     # --- status ---------------------------------------------------------------------------------------------
     def status(self) -> SessionStatus:

@@ -123,7 +123,10 @@ class PlatformSettings(_Model):
     )
     st: str = Field("31", description="系统编码 ST (31 废气, 32 废水 …) / system code")
     pw: str = Field("123456", description="访问密码 PW / access password (1-6 letters or digits)")
-    mns: dict[str, str] = Field(description="监测点 → MN / outlet name → MN on this platform (one session each)")
+    mns: dict[str, str] = Field(
+        description='监测点 → MN; 2025 可为空 "" 待平台 1002 分配 / outlet name → MN on this platform (one session '
+        'each); in 2025 "" until the platform assigns one (1001 → 1002)'
+    )
     rtd_interval: int = Field(30, ge=30, le=3600, description="实时数据间隔 s / real-time upload interval")
     min_interval: int = Field(10, description="分钟数据间隔 min / minute data interval (divides 60)")
     over_time: float = Field(10.0, gt=0, le=99, description="超时时间 s (表1: 4G 10, ADSL 5) / answer timeout")
@@ -152,6 +155,12 @@ class PlatformSettings(_Model):
         30.0, gt=0, description="时钟偏差超过此值时请求校时 1013 s / drift beyond which the DAS asks for a time set"
     )
     clock_set_bounds: ClockSetBounds = Field(default_factory=ClockSetBounds, description="1012 可设范围 / 1012 bounds")
+    send_identity: Literal["auto", "on_connect", "never"] = Field(
+        "auto",
+        description="1001 硬件序列号 (仅 2025, 需 [site] das_id): auto = MN 为空 (未分配) 时每次连接发送, on_connect = "
+        "每次连接, never / 2025 1001 hardware serial (needs [site] das_id): auto = on each connection while the MN is "
+        "empty (not assigned yet), on_connect = on every connection, never",
+    )
     backoff_min_s: float = Field(1.0, gt=0, description="重连最短等待 s / first reconnect delay")
     backoff_max_s: float = Field(300.0, gt=0, description="重连最长等待 s / longest reconnect delay")
     connect_timeout_s: float = Field(10.0, gt=0, description="连接超时 s / TCP connect timeout")
@@ -190,7 +199,7 @@ class PlatformSettings(_Model):
         for outlet, mn in value.items():
             if not outlet or "/" in outlet:
                 raise ValueError(f"outlet name {outlet!r} must be non-empty without '/'")
-            if not _MN.fullmatch(mn):
+            if mn and not _MN.fullmatch(mn):
                 raise ValueError(f"MN of {outlet} must be 1-24 letters, digits, '_' or '-', got {mn!r}")
         return value
 
@@ -207,6 +216,9 @@ class PlatformSettings(_Model):
             raise ValueError("encrypt=true needs version=2025 (SM4 is an HJ 212-2025 feature, §6.4)")
         if self.encrypt and self.sm4_key is None:
             raise ValueError("encrypt=true needs sm4_key")
+        if self.version != 2025 and not all(self.mns.values()):
+            # Only HJ 212-2025 has a way to get an MN (1001 up, 1002 down, hj212-2025.md §4).
+            raise ValueError("an empty MN (assigned later by the platform's 1002) needs version=2025")
         if self.backoff_max_s < self.backoff_min_s:
             raise ValueError("backoff_max_s must be at least backoff_min_s")
         return self
@@ -252,6 +264,8 @@ def apply_setting(settings: PlatformSettings, outlet: str, key: str, value: str)
     if skey is SettingKey.MN:
         if outlet not in settings.mns:
             raise ValueError(f"outlet {outlet!r} has no MN on platform {settings.name}")
+        if not value:
+            raise ValueError("mn: an MN cannot be set to empty")
         data["mns"] = {**settings.mns, outlet: value}
     elif skey in (SettingKey.UPLOAD_RTD, SettingKey.UPLOAD_STATE):
         if value not in ("0", "1"):

@@ -241,7 +241,7 @@ def _uplink_problems(config: SiteConfig) -> list[Problem]:
             key: KeyPath = (section, name, "mns", outlet)
             if outlet not in config.outlets:
                 problems.append(Problem(key, f"no outlet named {outlet!r} (outlets: {', '.join(config.outlets)})"))
-            if mn in seen:
+            if mn and mn in seen:  # "" = not assigned yet (2025: the platform's 1002 gives each its own)
                 problems.append(Problem(key, f"MN {mn} is also outlet {seen[mn]}'s; each outlet needs its own MN"))
             seen.setdefault(mn, outlet)
         for field in ("min_interval", "rtd_interval"):

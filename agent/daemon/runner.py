@@ -75,6 +75,7 @@ def _uplinks(site: Site) -> Any:
             services=Services(clock=site.clock, live=site.services, devices=site.services),
             handler=CommandHandler(identity=plan.identity),
             decimals={o.name: decimals(o.params) for o in plan.outlets},
+            identity=plan.identity,  # 2025 sessions announce it with a 1001 on connect while their MN is empty
         )
         site.routing.attach(manager)
         enable_time_sync(manager.sessions.values(), site.clock.speed)

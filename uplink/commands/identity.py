@@ -59,9 +59,14 @@ def hardware_sn_cp(identity: DasIdentity) -> Cp:
 
 
 async def send_hardware_sn(ctx: SessionContext, identity: DasIdentity) -> bool:
-    """Send 1001 (2025) so the platform can assign an MN; True once answered 9013."""
-    frame = ctx.data_frame(CN.HARDWARE_SN, hardware_sn_cp(identity), answer=True)
-    return await ctx.send(frame, await_answer=True)
+    """Send 1001 (2025) so the platform can assign an MN (it answers 9013, later a 1002); True once answered, or
+    once written to a platform configured without answers (`want_answer`: no answer bit, nothing to wait for).
+
+    The session sends it on connect (`PlatformSession.wants_identity`, setting `send_identity`)."""
+    answer = ctx.settings.want_answer
+    frame = ctx.data_frame(CN.HARDWARE_SN, hardware_sn_cp(identity), answer=answer)
+    log.info("上报硬件序列号 / %s: 1001 i23005=%s sent (QN=%s)", ctx.target, identity.das_id, frame.qn)
+    return await ctx.send(frame, await_answer=answer)
 
 
 async def request_new_key(ctx: SessionContext) -> bool:
