@@ -29,6 +29,10 @@ generation, the OverTime/ReCount timers, reconnects, the 9015 heartbeat and the 
   session sends 1001 (i23005-i23008) on connect while its MN is empty (not assigned yet) or, with
   `send_identity = "on_connect"`, on every connection; the platform answers 9013 and assigns the MN with a 1002
   (answered by the command handler). While the MN is empty nothing is uploaded: the items wait for the MN.
+- SM4 key (HJ 212-2025 §6.4.3: keys rotate every 90 days, the DAS asks for the next one ahead of time): an
+  encrypting 2025 session sends 1014 `SKCreateTime` once `key_request_lead_days` are left of the key's
+  `key_rotation_days`, and again a day later while no new key came; the platform's 1014 set stores the key with
+  its creation time (settings table). A key of unknown age is counted from its first use, recorded then.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ from buffer import DEFAULT_PRIORITY, OutboxItem, Store
 from buffer.outbox import PAYLOAD_PRIORITY
 from drivers.clock import Clock, MonotonicClock
 from uplink.commands import DasIdentity
-from uplink.commands.identity import send_hardware_sn
+from uplink.commands.identity import request_new_key, send_hardware_sn
 from uplink.commands.systemtime import request_time_calibration
 from uplink.connect import Backoff, ConnectError, Connector
 from uplink.context import RequestHandler, SessionContext
@@ -75,6 +79,7 @@ log = logging.getLogger(__name__)
 _BACKLOG_BATCH = 256  # backlog items fetched at once (a refill counts the outbox: O(n))
 _CLOCK_RATE = 0.5e-3  # HJ 477: DAS clock error ≤ ±0.5 ‰ (regs.md §1)
 _TIME_SYNC_MAX_S = 86400.0  # ask for a time set at least once a day
+_KEY_RETRY = timedelta(days=1)  # a 1014 request that brought no key is repeated after a day
 _QN_RTN_TEXT = {
     2: "请求被拒绝 / request refused",
     3: "密码错误 / wrong password (PW)",
@@ -213,6 +218,8 @@ class PlatformSession:
         )
         self.time_sync = False  # 1013 on each link and after the drift budget (module docstring)
         self.identity: DasIdentity | None = None  # 2025 1001 on connect (module docstring)
+        self.key_check_s = 3600.0  # timer seconds between looks at the SM4 key's age
+        self._key_asked: datetime | None = None  # agent time of the last 1014 request
         self._task: asyncio.Task[None] | None = None
         self._link: _Link | None = None
         self._wake = asyncio.Event()
@@ -260,7 +267,8 @@ class PlatformSession:
             self._decoder.dialect = new.dialect
         if key == SettingKey.MN:
             self._wake.set()  # items that waited for an MN go now
-        log.info("%s: 平台修改设置 / platform set %s = %s", self.target, key, "***" if "key" in key else value)
+        shown = "***" if key in (SettingKey.PW, SettingKey.SM4_KEY) else value
+        log.info("%s: 平台修改设置 / platform set %s = %s", self.target, key, shown)
 
     def adopt(self, settings: PlatformSettings) -> None:
         """Settings changed (and persisted) outside this session's commands: a system-wide value such as the
@@ -363,6 +371,8 @@ class PlatformSession:
             tasks.append(asyncio.create_task(self._confirm(link), name=f"uplink-confirm-{self.target}"))
         if self.time_sync:
             tasks.append(asyncio.create_task(self._time_sync(link), name=f"uplink-timesync-{self.target}"))
+        if settings.version == 2025 and settings.encrypt:
+            tasks.append(asyncio.create_task(self._key_rotation(link), name=f"uplink-sm4key-{self.target}"))
         if self.wants_identity():
             tasks.append(asyncio.create_task(self._announce(link), name=f"uplink-identity-{self.target}"))
         elif not self.mn:
@@ -763,6 +773,38 @@ class PlatformSession:
             log.info("%s: 1001 已应答 / hardware serial answered by the platform", self.target)
         elif not link.down.is_set():
             log.warning("%s: 1001 无应答 / hardware serial not answered", self.target)
+
+    def key_request_due(self) -> datetime | None:
+        """When this session asks for the next SM4 key; a key of unknown age is dated from its first use, which is
+        persisted now (the settings table), so the count survives restarts."""
+        settings = self._settings
+        if settings.version != 2025 or not settings.encrypt:
+            return None
+        if settings.sm4_key_created is None:
+            now = self.clock.now().replace(microsecond=0)
+            hook = _persist_hook()
+            key, value = SettingKey.SM4_KEY_CREATED.value, now.isoformat(sep=" ")
+            if hook is not None:
+                self._settings = hook(settings, self.store, self.outlet, key, value)
+            else:
+                self._settings = apply_setting(settings, self.outlet, key, value)
+            log.warning(
+                "%s: 密钥创建时间未知, 以首次使用时间 %s 计 / SM4 key age unknown: counted from now", self.target, now
+            )
+        return self._settings.key_request_due()
+
+    async def _key_rotation(self, link: _Link) -> None:
+        """1014 request when the key is due for rotation, repeated daily until the platform's 1014 set came."""
+        while not link.down.is_set() and not self._stopping:
+            due = self.key_request_due()
+            now = self.clock.now()
+            asked = self._key_asked
+            if due is not None and now >= due and self.mn and (asked is None or now - asked >= _KEY_RETRY):
+                self._key_asked = now
+                log.info("%s: 密钥将到期, 请求新密钥 / SM4 key due for rotation (since %s): 1014", self.target, due)
+                if not await request_new_key(self.context) and not link.down.is_set():
+                    log.warning("%s: 1014 无应答 / key request not answered", self.target)
+            await self.timer.sleep(self.key_check_s)
 
     # --- status ---------------------------------------------------------------------------------------------
     def status(self) -> SessionStatus:

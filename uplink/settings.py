@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -98,6 +98,7 @@ class SettingKey(StrEnum):
     RE_COUNT = "re_count"  # 1000 ReCount
     MN = "mn"  # 1002 new MN (2025), for this session's outlet
     SM4_KEY = "sm4_key"  # 1014 NewSK (2025)
+    SM4_KEY_CREATED = "sm4_key_created"  # 1014 SKCreateTime of the key set, or the key's first use
     UPLOAD_RTD = "upload.rtd"  # 2011 start / 2012 stop real-time upload: "1" / "0"
     UPLOAD_STATE = "upload.state"  # 2021 start / 2022 stop equipment state upload: "1" / "0"
 
@@ -114,6 +115,21 @@ class PlatformSettings(_Model):
     version: Literal[2017, 2025] = Field(2017, description="HJ 212 版本 / protocol version")
     encrypt: bool = Field(False, description="SM4 加密 CP (仅 2025, §6.4) / SM4-encrypt the CP (2025 only)")
     sm4_key: str | None = Field(None, description="SM4 密钥: 16 个 ASCII 字符或 32 位十六进制 / SM4 key")
+    sm4_key_created: datetime | None = Field(
+        None,
+        description="密钥创建时间; 空 = 以首次使用时间计 / when sm4_key was made (empty: counted from its first use)",
+    )
+    key_rotation_days: float = Field(
+        90.0, gt=0, le=3650, description="密钥有效期 天 (2025 §6.4.3: 90) / days a key is used before the next one"
+    )
+    key_request_lead_days: float = Field(
+        7.0, ge=0, description="提前多少天请求新密钥 1014 / days before expiry the DAS asks for the next key (1014)"
+    )
+    key_request_time: Literal["request", "key"] = Field(
+        "request",
+        description="1014 请求中 SKCreateTime 填: request = 请求时间, key = 当前密钥创建时间 (标准未明) / what the "
+        "1014 request's SKCreateTime carries: the request time or the current key's creation time (uncertain)",
+    )
     cipher_wire: Literal["binary", "text"] = Field(
         "binary", description="密文形式 / cipher wire form: raw bytes or `{0x..}` text (docs/hj212.md)"
     )
@@ -219,6 +235,8 @@ class PlatformSettings(_Model):
         if self.version != 2025 and not all(self.mns.values()):
             # Only HJ 212-2025 has a way to get an MN (1001 up, 1002 down, hj212-2025.md §4).
             raise ValueError("an empty MN (assigned later by the platform's 1002) needs version=2025")
+        if self.key_request_lead_days >= self.key_rotation_days:
+            raise ValueError("key_request_lead_days must be shorter than key_rotation_days")
         if self.backoff_max_s < self.backoff_min_s:
             raise ValueError("backoff_max_s must be at least backoff_min_s")
         return self
@@ -233,6 +251,13 @@ class PlatformSettings(_Model):
             split_limit=self.split_limit,
             want_answer=self.want_answer,
         )
+
+    def key_request_due(self) -> datetime | None:
+        """When to ask for the next SM4 key (1014): `key_request_lead_days` before the key is
+        `key_rotation_days` old (2025 §6.4.3); None without encryption or a known creation time."""
+        if self.version != 2025 or not self.encrypt or self.sm4_key_created is None:
+            return None
+        return self.sm4_key_created + timedelta(days=self.key_rotation_days - self.key_request_lead_days)
 
     @property
     def heartbeat(self) -> float | None:

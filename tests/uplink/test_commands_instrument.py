@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from commands_harness import MN, Devices, Harness
 
-from uplink.commands import CommandHandler, DasIdentity, send_hardware_sn
+from uplink.commands import CommandHandler, DasIdentity, request_new_key, send_hardware_sn
 from uplink.hj212 import Cp, encode
 from uplink.settings import sm4_key_bytes
 
@@ -128,9 +128,35 @@ async def test_1014_stores_the_new_key_and_later_frames_use_it(tmp_path: Path) -
     await H.handle(h.request("1014", "SKCreateTime=20260105120000000,NewSK=Ab3dEf6hIj9lMn0p"), h.ctx)
     assert h.answers() == OK
     assert h.settings.sm4_key == "Ab3dEf6hIj9lMn0p" and h.ctx.dialect.sm4_key == sm4_key_bytes("Ab3dEf6hIj9lMn0p")
-    assert h.store.get_settings("national/o1") == {"sm4_key": "Ab3dEf6hIj9lMn0p"}
+    # the key's creation time goes with it: the next request is due key_rotation_days - key_request_lead_days on
+    assert h.store.get_settings("national/o1") == {
+        "sm4_key": "Ab3dEf6hIj9lMn0p",
+        "sm4_key_created": "2026-01-05 12:00:00",
+    }
+    assert h.settings.key_request_due() == datetime(2026, 3, 29, 12)
     await H.handle(h.request("1014", "SKCreateTime=20260105120000000,NewSK=short"), h.ctx)
     assert h.answers()[-1] == ("9012", "ExeRtn=3") and h.settings.sm4_key == "Ab3dEf6hIj9lMn0p"
+
+
+@pytest.mark.parametrize("stamp", ["", "SKCreateTime=2026,", "SKCreateTime=20991231235959000,"])
+async def test_1014_without_a_usable_create_time_dates_the_key_now(tmp_path: Path, stamp: str) -> None:
+    """Missing, malformed or in the future (a platform clock that is off): the key counts from its arrival."""
+    h = Harness(tmp_path, version=2025, encrypt=True, sm4_key="0000000000000000")
+    await H.handle(h.request("1014", f"{stamp}NewSK=Ab3dEf6hIj9lMn0p"), h.ctx)
+    assert h.answers() == OK
+    assert h.settings.sm4_key_created == h.clock.now()
+
+
+async def test_1014_request_carries_skcreatetime(tmp_path: Path) -> None:
+    h = Harness(tmp_path, version=2025, encrypt=True, sm4_key="0000000000000000")
+    assert await request_new_key(h.ctx)
+    [(frame, awaited)] = h.sent
+    assert (frame.cn, frame.flag, awaited) == ("1014", 9, True)
+    assert frame.cp == Cp.build({"SKCreateTime": f"{h.clock.now():%Y%m%d%H%M%S}000"})
+    h = Harness(tmp_path, version=2025, encrypt=True, sm4_key="0000000000000000", want_answer=False)
+    assert await request_new_key(h.ctx)
+    [(frame, awaited)] = h.sent
+    assert (frame.flag, awaited) == (8, False)  # no answer bit, nothing waited for (want_answer = false)
 
 
 async def test_1001_carries_the_hardware_identity(tmp_path: Path) -> None:

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from uplink.context import SessionContext
 from uplink.hj212 import CN, Cp, ExeRtn, QnRtn
 from uplink.settings import SettingKey
@@ -44,8 +46,31 @@ async def assign_mn(x: Exchange) -> int:
 
 
 async def set_secret_key(x: Exchange) -> int:
-    await update(x, SettingKey.SM4_KEY, new_secret_key(x.req.cp))
+    """1014 set: the key, then its creation time (SKCreateTime, or now when it is missing, malformed or in the
+    future), so the session asks for the next one `key_rotation_days - key_request_lead_days` after it."""
+    key = new_secret_key(x.req.cp)
+    now = x.ctx.now()
+    created = _stamp_time(x.req.cp.get("SKCreateTime"))
+    if created is None or created > now:
+        created = now
+    await update(x, SettingKey.SM4_KEY, key)
+    await update(x, SettingKey.SM4_KEY_CREATED, created.isoformat(sep=" "))
     return ExeRtn.SUCCESS
+
+
+def _stamp_time(text: str | None) -> datetime | None:
+    """A 17-digit HJ 212 time (YYYYMMDDhhmmsszzz) or 14 digits without milliseconds; None otherwise."""
+    if text is None or not text.isdigit() or len(text) not in (14, 17):
+        return None
+    try:
+        t = datetime.strptime(text[:14], "%Y%m%d%H%M%S")
+    except ValueError:
+        return None
+    return t.replace(microsecond=int(text[14:] or 0) * 1000)
+
+
+def _stamp(t: datetime) -> str:
+    return f"{t:%Y%m%d%H%M%S}{t.microsecond // 1000:03d}"
 
 
 def hardware_sn_cp(identity: DasIdentity) -> Cp:
@@ -70,11 +95,17 @@ async def send_hardware_sn(ctx: SessionContext, identity: DasIdentity) -> bool:
 
 
 async def request_new_key(ctx: SessionContext) -> bool:
-    """Send 1014 `SKCreateTime` (2025 §6.4.3: ask for the next key ahead of its 90-day expiry); True on 9013.
+    """Send 1014 `SKCreateTime` (2025 §6.4.3: ask for the next key ahead of its 90-day expiry); True on 9013
+    (or once written to a platform without answers). The platform then sends a 1014 set (`set_secret_key`).
 
-    SKCreateTime carries the request time (17 digits): what it should mean is uncertain (hj212-2025.md §2).
+    What SKCreateTime should mean is uncertain (hj212-2025.md §2): `key_request_time` = "request" (default)
+    sends the request time, "key" the current key's creation time (17 digits either way).
     """
-    now = ctx.now()
-    stamp = f"{now:%Y%m%d%H%M%S}{now.microsecond // 1000:03d}"
-    frame = ctx.data_frame(CN.SECRET_KEY, Cp.build({"SKCreateTime": stamp}), answer=True)
-    return await ctx.send(frame, await_answer=True)
+    settings = ctx.settings
+    when = ctx.now()
+    if settings.key_request_time == "key" and settings.sm4_key_created is not None:
+        when = settings.sm4_key_created
+    answer = settings.want_answer
+    frame = ctx.data_frame(CN.SECRET_KEY, Cp.build({"SKCreateTime": _stamp(when)}), answer=answer)
+    log.info("请求新密钥 / %s: 1014 SKCreateTime=%s sent (QN=%s)", ctx.target, _stamp(when), frame.qn)
+    return await ctx.send(frame, await_answer=answer)
