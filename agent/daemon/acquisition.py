@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -112,6 +112,7 @@ class Acquisition:
         self._first_done: set[str] = set()
         self._flood = Flood(log)
         self.stopping = False
+        self.in_flight: dict[str, datetime] = {}
 
     def _consumers_of(self, device: str) -> list[ReadingConsumer]:
         return [c for c in self.consumers if device in c.devices]
@@ -142,10 +143,25 @@ class Acquisition:
                 due = next_tick(now, interval)
 
     async def poll_once(self, name: str) -> list[Reading]:
-        """One poll: read, commit readings and changed info in one transaction, then feed the outlets."""
+        """One poll: read, commit readings and changed info in one transaction, then feed the outlets.
+
+        While it runs, its start time is in `in_flight`: its readings carry that time, so the statistics hold
+        the windows after it open until they arrive (`oldest_in_flight`) instead of dropping them as late."""
+        t = self.clock.now()
+        self.in_flight[name] = t
+        try:
+            return await self._poll(name, t)
+        finally:
+            self.in_flight.pop(name, None)
+
+    def oldest_in_flight(self, devices: Iterable[str]) -> datetime | None:
+        """Start time of the oldest poll of one of `devices` that has not delivered its readings yet."""
+        times = [self.in_flight[d] for d in devices if d in self.in_flight]
+        return min(times) if times else None
+
+    async def _poll(self, name: str, t: datetime) -> list[Reading]:
         device = self.devices[name]
         state = self.state[name]
-        t = self.clock.now()
         points = await device.read()
         readings = [r for p in points if (r := self._reading(name, p, t)) is not None]
         info = dict(points[0].info) if points else {}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from agent.daemon.acquisition import Acquisition
@@ -182,8 +182,19 @@ class Site:
 
     async def _tick_loop(self, pipeline: OutletPipeline) -> None:
         while True:
-            pipeline.tick(self.clock.now())
+            pipeline.tick(self._horizon(pipeline))
             await self.clock.sleep(self.tick_s)
+
+    def _horizon(self, pipeline: OutletPipeline) -> datetime:
+        """How far the outlet's windows may close: now, held back while a poll of one of its devices is still
+        reading. Readings carry their poll's start time; a poll slower than `close_delay` (timeouts, a device
+        failing mid-poll) would otherwise have them dropped as late while the store keeps them, and the records
+        would differ from what `das recompute` makes of the stored readings."""
+        now = self.clock.now()
+        oldest = self.acquisition.oldest_in_flight(pipeline.devices) if self.acquisition is not None else None
+        if oldest is None:
+            return now
+        return min(now, oldest + timedelta(seconds=self.close_delay_s))
 
     async def _prune_loop(self) -> None:
         """Retention once an hour of agent time (at least a real minute apart)."""
