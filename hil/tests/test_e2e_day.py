@@ -10,8 +10,10 @@ and the platforms' recordings live on tmpfs when the machine has one: every stor
 commit, and at 480× the uplinks' per-record commits would otherwise wait on the disk of a shared machine.
 SIGKILL does not lose page-cache data, so tmpfs takes nothing away from what a kill tests.
 
-Timeline (simulated, day D = 2026-01-05): the agent starts at D-1 23:40; 04:30 SIGKILL (mid-hour) and
-restart; 08:20-10:10 the CEMS analyzer stops answering; 12:00-14:00 both platforms refuse connections (and
+Timeline (simulated, day D = 2026-01-05): the agent starts at D-1 23:00; 04:30 SIGKILL (mid-hour) and
+restart; 05:30-06:30 the CEMS analyzer answers each request 0.6 real seconds late (its polls take ~24 simulated
+minutes, far beyond the windows' close delay: readings stamped at the poll's start must still be counted);
+08:20-10:10 the CEMS analyzer stops answering; 12:00-14:00 both platforms refuse connections (and
 drop the open ones); 18:03 SIGKILL right after the hour, before the 17:00 hour record is made (the window waits
 `close_delay`, a real second), and restart; the run ends after D+1 00:00 once every record is delivered.
 
@@ -44,8 +46,10 @@ pytestmark = pytest.mark.hil
 SPEED = 480.0
 POLL_S = 60.0
 DAY = datetime(2026, 1, 5)
-START = DAY - timedelta(minutes=20)
+START = DAY - timedelta(hours=1)  # 7.5 real seconds for the agent to come up before the day starts
 KILL_1 = DAY + timedelta(hours=4, minutes=30)
+SLOW = (DAY + timedelta(hours=5, minutes=30), DAY + timedelta(hours=6, minutes=30))
+SLOW_DELAY_S = 0.6  # real seconds per request: a CEMS poll (5 requests) takes ~3 s, 24 simulated minutes
 FAULT = (DAY + timedelta(hours=8, minutes=20), DAY + timedelta(hours=10, minutes=10))
 OUTAGE = (DAY + timedelta(hours=12), DAY + timedelta(hours=14))
 KILL_2 = DAY + timedelta(hours=18, minutes=3)
@@ -112,6 +116,11 @@ async def test_a_day_with_two_sigkills_a_device_fault_and_an_outage(tmp_path: Pa
             await agent.start()
             await agent.wait_log("first_poll_cycle", 60)
 
+            await _until(timeline, SLOW[0])
+            run.sims.sims["cems"].device.faults.delay = SLOW_DELAY_S  # type: ignore[union-attr]
+            await _until(timeline, SLOW[1])
+            run.sims.sims["cems"].device.faults.delay = 0.0  # type: ignore[union-attr]
+
             await _until(timeline, FAULT[0])
             run.sims.set_fault("cems", True)
             await _until(timeline, FAULT[1])
@@ -169,6 +178,19 @@ async def test_a_day_with_two_sigkills_a_device_fault_and_an_outage(tmp_path: Pa
                 (day,) = [r for r in received(db, mn, "2031") if r.data_time == _ts(DAY)][:1]
                 assert not day.rf, f"{name}/{outlet}: on-time day record sent as a resend (RF=1)"
             if outlet == "DA001":
+                slow = [
+                    r
+                    for r in received(db, mn, "2051")
+                    if _ts(SLOW[0] + timedelta(minutes=5)) <= r.data_time < _ts(SLOW[1] - timedelta(minutes=5))
+                ]
+                # A poll takes ~24 simulated minutes, so a few minutes get CEMS values, each made only after its
+                # poll delivered: the window waited for readings stamped long before they arrived.
+                counted = [r for r in slow if "Avg" in r.factors["a21026"]]
+                assert counted, f"{name}: no slow poll's readings were counted: {slow[:3]}"
+                waited = [
+                    r for r in counted if r.at - datetime.strptime(r.data_time, "%Y%m%d%H%M%S") > timedelta(minutes=15)
+                ]
+                assert waited, [(r.data_time, r.at) for r in counted]
                 hours = {r.data_time: r.factors for r in received(db, mn, "2061")}
                 fault_hour = hours[_ts(DAY + timedelta(hours=9))]
                 assert {fault_hour[f]["Flag"] for f in CEMS_FACTORS} == {"B"}, fault_hour
