@@ -255,6 +255,17 @@ class PlatformSession:
     def mn(self) -> str:
         return self._settings.mns[self.outlet]
 
+    @property
+    def link_state(self) -> str:
+        """`starting`, `up`, `down` or `stopped`, as `status().state` but without its store query."""
+        return self._state
+
+    @property
+    def connected(self) -> bool:
+        """A TCP connection is open now."""
+        link = self._link
+        return link is not None and not link.down.is_set()
+
     async def _update_setting(self, key: str, value: str) -> None:
         """Check, persist (before the platform hears ExeRtn 1) and apply an override; ValueError if it does not fit."""
         hook = _persist_hook()

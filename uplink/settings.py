@@ -325,7 +325,7 @@ class UplinkConfig(_Model):
 
 
 def load_uplink_config(path: Path) -> UplinkConfig:
-    """Read the uplink TOML file; errors name the file and the key path."""
+    """Read the uplink TOML file; errors name the file and the key path; relative paths are the file's."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as err:
@@ -333,7 +333,13 @@ def load_uplink_config(path: Path) -> UplinkConfig:
     except tomllib.TOMLDecodeError as err:
         raise UplinkConfigError(f"{path}: not valid TOML ({err})") from err
     try:
-        return UplinkConfig.model_validate(data)
+        config = UplinkConfig.model_validate(data)
     except ValidationError as err:
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
         raise UplinkConfigError(f"{path}: {problems}") from err
+    # Relative paths (store, MQTT TLS files) are the file's, not the working directory's.
+    base = path.parent
+    store = config.store
+    if store is not None and not Path(store).is_absolute():
+        store = str(base / store)
+    return config.model_copy(update={"store": store, "mqtt": tuple(m.relative_to(base) for m in config.mqtt)})

@@ -186,7 +186,13 @@ def session_settings(config: SiteConfig) -> dict[str, PlatformSettings]:
 
 
 def mqtt_settings(config: SiteConfig) -> dict[str, MqttSettings]:
-    return {name: MqttSettings.model_validate({"name": name, **_plain(t)}) for name, t in config.mqtt.items()}
+    """One `MqttSettings` per target; relative TLS file paths are the configuration file's (as `store_path`)."""
+    base = Path(config.source).parent if config.source else None
+    out = {}
+    for name, table in config.mqtt.items():
+        settings = MqttSettings.model_validate({"name": name, **_plain(table)})
+        out[name] = settings.relative_to(base) if base is not None else settings
+    return out
 
 
 def das_identity(config: SiteConfig) -> DasIdentity | None:

@@ -94,23 +94,33 @@ def _uplinks(site: Site) -> Any:
             except MqttConfigError as err:  # its items stay pending; the other uplinks run
                 event(log, logging.ERROR, "mqtt_not_started", "MQTT 未启动 / MQTT target not started", error=err)
         site.routing.publishers = publishers
-    return _UplinksHandle(manager, publishers)
+    return _UplinksHandle(manager, publishers, site)
 
 
 class _UplinksHandle:
     """Adapts `UplinkManager` (sync start, `stop(budget)`) and the MQTT publishers to the site's start/stop/status."""
 
-    def __init__(self, manager: Any, publishers: list[Any]) -> None:
+    def __init__(self, manager: Any, publishers: list[Any], site: Site | None = None) -> None:
+        from agent.daemon.status_mqtt import StatusBroadcast
+
         self.manager = manager
         self.publishers = publishers
+        # The retained MQTT status: on start, on link changes, every status_every_s (docs/mqtt.md "Status").
+        self.status_broadcast = (
+            StatusBroadcast(site, publishers, site.clock.real_timer) if site is not None and publishers else None
+        )
 
     async def start(self) -> None:
         if self.manager is not None:
             self.manager.start()
         for publisher in self.publishers:
             await publisher.start()
+        if self.status_broadcast is not None:
+            self.status_broadcast.start()
 
     async def stop(self, budget: float) -> None:
+        if self.status_broadcast is not None:
+            await self.status_broadcast.stop()  # a last status `stopped`, sent before each publisher's `offline`
         stops = [p.stop(budget) for p in self.publishers]
         if self.manager is not None:
             stops.append(self.manager.stop(budget))

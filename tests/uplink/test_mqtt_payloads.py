@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from agent.daemon.status_mqtt import status_fields
 from agent.model import Alarm, FactorValues, Record, RecordKind
 from buffer import Store
 from uplink.mqtt import (
@@ -288,4 +289,33 @@ def test_the_examples_in_docs_mqtt_md_are_what_the_code_publishes(tmp_path: Path
         alarm_item = store.get_outbox_item(enqueue_alarm(store, s, alarm_id) or 0)
         assert alarm_item is not None
         assert json.loads(envelope(alarm_item, payload_body(alarm_item), s)) == examples["alarm"]
-    assert status_body({"state": "running"}, s, datetime(2024, 6, 1, 9, 0, 5)) == examples["status"]
+    assert status_body(status_fields(SITE_STATUS), s, datetime(2024, 6, 1, 9, 0, 5)) == examples["status"]
+
+
+# What `Site.status()` gives (agent/daemon/site.py) for the status example: status_fields trims it.
+SITE_STATUS = {
+    "site": "plant-a",
+    "clock": "2024-06-01 09:00:05",
+    "speed": 1.0,
+    "devices": [
+        {"name": "cems", "link": "com1", "interval_s": 5.0, "state": "ok", "polls": 8000, "failures": 0,
+         "overruns": 0, "last_poll": "2024-06-01 09:00:04", "last_ok": "2024-06-01 09:00:04", "last_error": None,
+         "values": {"so2": {"factor": "a21026", "value": 12.0, "unit": "mg/m3", "flag": "N", "note": None}}}
+    ],
+    "outlets": [
+        {"outlet": "outlet1", "kind": "gas", "devices": ["cems"], "records_stored": 90, "alarms_changed": 0,
+         "dropped_late": 0, "latest": {"rtd": "2024-06-01 09:00:00", "minute": "2024-06-01 08:50:00",
+                                       "hour": "2024-06-01 08:00:00"}}
+    ],
+    "uplinks": [
+        {"target": "national/outlet1", "platform": "national", "outlet": "outlet1", "mn": "010000A8900016F000169DC0",
+         "state": "up", "connected": True, "since": "2024-06-01 07:12:40", "last_ack": "2024-06-01 09:00:01",
+         "backlog": 0, "oldest_data_time": None, "oldest_age": None, "rtt_s": 0.05, "rtt_avg_s": 0.06, "sent": 9,
+         "acked": 9, "timeouts": 0, "reconnects": 0, "stray_answers": 0, "bad_frames": 0, "last_error": None},
+        {"target": "mqtt:plant", "connected": True, "connects": 1, "inflight": 2, "published": 90, "acked": 88,
+         "refused": 0, "last_error": None},
+    ],
+    "backlog": {"mqtt:plant": {"pending": 2, "by_priority": {"1": 2}}, "national/outlet1": {"pending": 0}},
+    "tasks": {},
+    "first_poll_s": 0.4,
+}  # fmt: skip

@@ -136,6 +136,9 @@ class MqttPublisher:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         if self._connected:
+            if self._status_due and self._status is not None:  # a last status set just before the stop
+                self._client.publish(self.topics.status, self._status, qos=1, retain=True)
+                self._status_due = False
             info = self._client.publish(self.topics.availability, "offline", qos=1, retain=True)
             await self._wait_puback(info.mid, timeout)
         self._client.disconnect()

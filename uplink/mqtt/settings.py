@@ -36,7 +36,8 @@ class FactorLabel(_Model):
 
 
 class MqttTls(_Model):
-    """TLS towards the broker; without `ca_certs` the system's CA store verifies the broker."""
+    """TLS towards the broker; without `ca_certs` the system's CA store verifies the broker. Relative paths are
+    taken from the configuration file's folder (`relative_to`)."""
 
     ca_certs: Path | None = Field(None, title="CA 证书 CA file", description="PEM file of the CA(s) to trust")
     certfile: Path | None = Field(None, title="客户端证书 Client certificate", description="PEM, when the broker asks")
@@ -52,6 +53,16 @@ class MqttTls(_Model):
         if (self.certfile is None) != (self.keyfile is None):
             raise ValueError("tls: give both certfile and keyfile, or neither")
         return self
+
+    def relative_to(self, base: Path) -> MqttTls:
+        """Relative file paths taken from `base` (the configuration file's folder), not from the working directory
+        the agent happens to run in (systemd starts it in `/`)."""
+        update = {
+            key: base / path
+            for key in ("ca_certs", "certfile", "keyfile")
+            if (path := getattr(self, key)) is not None and not path.is_absolute()
+        }
+        return self.model_copy(update=update)
 
 
 class MqttSettings(_Model):
@@ -87,6 +98,14 @@ class MqttSettings(_Model):
     )
     factors: dict[str, FactorLabel] = Field(
         default_factory=dict, title="因子标签 Factor labels", description="Per code; overrides the built-in table"
+    )
+    status_every_s: float = Field(
+        300.0,
+        ge=0,
+        le=86400,
+        title="状态发布间隔 Status interval (s)",
+        description="Retained status at least this often; also at start and on every change of a device, platform "
+        "or broker link. 0: only then",
     )
 
     @field_validator("name")
@@ -132,6 +151,10 @@ class MqttSettings(_Model):
         if self.reconnect_max_s < self.reconnect_min_s:
             raise ValueError("reconnect_max_s must be at least reconnect_min_s")
         return self
+
+    def relative_to(self, base: Path) -> MqttSettings:
+        """These settings with relative TLS file paths resolved against `base` (the configuration file's folder)."""
+        return self if self.tls is None else self.model_copy(update={"tls": self.tls.relative_to(base)})
 
     @property
     def target(self) -> str:
