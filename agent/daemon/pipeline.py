@@ -26,6 +26,7 @@ from agent.model import Alarm, Reading, Record, RecordKind
 from agent.stats import OutletKind, OutletParams, StatsEngine, StatsOutput
 from agent.stats.windows import day_start, hour_window
 from buffer import RecordExistsError, Store, StoreError
+from drivers.profiles.schema import SERIAL_NUMBER
 from uplink.mqtt import MqttSettings, enqueue_alarm, record_targets
 from uplink.settings import MIN_INTERVALS, PlatformSettings, SettingKey
 
@@ -46,6 +47,17 @@ _LIVE_KINDS = frozenset({RecordKind.RTD, RecordKind.STATE})
 _LOOKBACK = (timedelta(hours=2), timedelta(days=2), timedelta(days=8))
 
 AlarmKey = tuple[str, str | None, str | None, str | None, datetime]
+
+
+_EPOCH = datetime(2000, 1, 1)  # before any value a DAS stores
+
+
+def sn_text(value: object) -> str:
+    """A serial number as 3019 `<PolId>-SN` text: a string as read (NULs and spaces stripped by the driver),
+    an integer register without a '.0'."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
 
 
 def alarm_identity(alarm: Alarm) -> AlarmKey:
@@ -143,6 +155,11 @@ class Routing:
         """3020 to the outlet's platform sessions that take it (inside the caller's transaction)."""
         if self.manager is not None:
             self.manager.report_site_info(outlet, pol_id, info, at)
+
+    def enqueue_instrument_sn(self, outlet: str, pol_id: str, sn: str, at: datetime) -> None:
+        """3019 to the outlet's platform sessions that take it (inside the caller's transaction)."""
+        if self.manager is not None:
+            self.manager.report_instrument_sn(outlet, pol_id, sn, at)
 
     def enqueue_alarm(self, store: Store, alarm_id: int) -> None:
         """Inside the caller's transaction; the publishers are woken once it is committed (`wake`)."""
@@ -383,14 +400,46 @@ class OutletPipeline:
 
     def info_changed(self, device: str, info: Mapping[str, object], t: datetime) -> None:
         """A 3020 for each outlet factor the device measures (PolId = the factor: HJ 212-2017 C.40 ties the
-        i12xxx/i13xxx values to an instrument); a device that only feeds equipment (a power meter) reports none."""
+        i12xxx/i13xxx values to an instrument); a device that only feeds equipment (a power meter) reports none.
+        A changed serial number (`SN`, stored already) is an instrument replacement: a 3019 instead (C.39)."""
         measured = {f.code for f in self.params.factors}
         pol_ids = sorted({code for (d, _), code in self.feeds.items() if d == device and code in measured})
-        for pol_id in pol_ids:
+        info = dict(info)
+        sn = info.pop(SERIAL_NUMBER, None)
+        if sn is not None:
+            self._serial_number(device, sn, pol_ids, t)
+        for pol_id in pol_ids if info else ():
             try:
                 self.routing.enqueue_site_info(self.outlet, pol_id, info, t)
             except StoreError as err:  # the readings of the poll matter more than one 3020
                 event(log, logging.ERROR, "site_info_not_enqueued", outlet=self.outlet, device=device, error=err)
+
+    def _serial_number(self, device: str, sn: object, pol_ids: Sequence[str], t: datetime) -> None:
+        """3019 `<PolId>-SN` when the SN differs from the one stored before (the first one seen is only recorded:
+        nothing was replaced). An empty SN (blank registers) is not a serial number and reports nothing."""
+        text = sn_text(sn)
+        history = self.store.device_info_history(_EPOCH, t, device=device, code=SERIAL_NUMBER)  # before this poll
+        before = next((sn_text(e.value) for e in reversed(history) if sn_text(e.value)), "")
+        if not text or text == before:
+            return
+        if not before:
+            event(log, logging.INFO, "instrument_sn", "仪器序列号 / instrument serial number", device=device, sn=text)
+            return
+        event(
+            log,
+            logging.WARNING,
+            "instrument_replaced",
+            "仪器已更换 / instrument replaced (3019)",
+            outlet=self.outlet,
+            device=device,
+            old=before,
+            new=text,
+        )
+        for pol_id in pol_ids:
+            try:
+                self.routing.enqueue_instrument_sn(self.outlet, pol_id, text, t)
+            except StoreError as err:
+                event(log, logging.ERROR, "instrument_sn_not_enqueued", outlet=self.outlet, device=device, error=err)
 
     def tick(self, now: datetime) -> int:
         """Close the windows the clock has passed; commit their records and alarms. Returns records stored."""

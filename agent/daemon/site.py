@@ -17,13 +17,14 @@ from typing import Any
 
 from agent.daemon.acquisition import Acquisition
 from agent.daemon.clock import AgentClock
-from agent.daemon.pipeline import AlarmBook, OutletPipeline, Routing
+from agent.daemon.pipeline import AlarmBook, OutletPipeline, Routing, sn_text
 from agent.daemon.plan import SitePlan, poll_intervals
 from agent.daemon.supervisor import Supervisor
 from agent.logs import event, get_logger
 from agent.model import Record, RecordKind
 from buffer import Store
 from drivers.link import LinkRegistry
+from drivers.profiles.schema import SERIAL_NUMBER
 from drivers.reader import ProfiledDevice, build_devices
 
 __all__ = ["Site", "SiteServices"]
@@ -59,9 +60,9 @@ class SiteServices:
             return None
         out: dict[str, str] = {}
         for (device, _), code in pipeline.feeds.items():
-            sn = acquisition.state[device].info.get("SN") if device in acquisition.state else None
-            if sn is not None:
-                out[code] = str(sn)
+            sn = acquisition.state[device].info.get(SERIAL_NUMBER) if device in acquisition.state else None
+            if sn is not None and sn_text(sn):
+                out[code] = sn_text(sn)
         return out or None
 
     async def info(self, outlet: str, pol_id: str | None, info_ids: Sequence[str]) -> Mapping[str, str | float] | None:

@@ -249,17 +249,30 @@ class StateTable(ProfileModel):
         return self
 
 
-class InfoItem(_Register):
-    """`[[info]]`: an analyzer parameter uploaded with CN=3020 (i13xxx: range, slope, digestion time …)."""
+SERIAL_NUMBER = "SN"
+"""`[[info]]` code of the instrument's serial number: read like a parameter, uploaded with CN=3019 `<PolId>-SN`
+(HJ 212-2017 C.39, on replacement) instead of 3020."""
+_SN_TYPES = frozenset({"string", "uint16", "uint32", "uint64", "bcd16", "bcd32"})
 
-    code: str = Field(description="3020 info code, e.g. i13004 消解温度")
+
+class InfoItem(_Register):
+    """`[[info]]`: an analyzer parameter uploaded with CN=3020 (i13xxx: range, slope, digestion time …), or with
+    `code = "SN"` the instrument's serial number (3019)."""
+
+    code: str = Field(description='3020 info code, e.g. i13004 消解温度; or "SN", the serial number (3019)')
 
     @field_validator("code")
     @classmethod
     def _code(cls, v: str) -> str:
-        if not _INFO_CODE.match(v):
-            raise ValueError("3020 info code expected, e.g. i13004")
+        if not (_INFO_CODE.match(v) or v == SERIAL_NUMBER):
+            raise ValueError('3020 info code expected, e.g. i13004, or "SN" for the serial number')
         return v
+
+    @model_validator(mode="after")
+    def _serial_type(self) -> Self:
+        if self.code == SERIAL_NUMBER and (self.type not in _SN_TYPES or self.scale != 1 or self.offset != 0):
+            raise ValueError("SN: a string or unsigned integer register without scale/offset expected")
+        return self
 
 
 class Profile(ProfileModel):

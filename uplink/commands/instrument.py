@@ -79,6 +79,7 @@ async def site_info(x: Exchange) -> int:
         entries = [e for e in ctx.store.latest_device_info(factor=pol) if e.code != "SN" and code in (None, e.code)]
         values = {e.code: e.value for e in entries}
         when = max((e.time for e in entries), default=ctx.now())
+    values = {k: v for k, v in values.items() if k != "SN"}  # the serial number is 3019's, not a 3020 info
     if code is not None:
         values = {k: v for k, v in values.items() if k == code}
     if not values:
