@@ -10,9 +10,11 @@ keeps UTC+8 all year). A window's record carries its start time, as HJ 212 §6.3
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
 
 # HJ 212-2017 Table 8 data flags (hj212.md §5, regs.md §4.1).
 FLAGS = ("N", "F", "M", "S", "D", "C", "T", "B")
@@ -28,6 +30,20 @@ class RecordKind(StrEnum):
     DAY = "day"  # 2031
     RUNTIME_DAY = "runtime_day"  # 2041 equipment running time (SBxxx-RT)
     STATE = "state"  # 2021 equipment state (SBxxx-RS)
+
+
+# Each kind's name where settings and topics name it: a platform's `upload` switches (uplink.settings.UploadKinds),
+# an MQTT target's `kinds` and the last level of its record topics (docs/mqtt.md).
+KIND_NAMES: Mapping[RecordKind, str] = MappingProxyType(
+    {
+        RecordKind.RTD: "rtd",
+        RecordKind.MINUTE: "minute",
+        RecordKind.HOUR: "hour",
+        RecordKind.DAY: "day",
+        RecordKind.RUNTIME_DAY: "runtime",
+        RecordKind.STATE: "state",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
