@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from importlib import import_module
 
-from agent.model import Record, RecordKind
+from agent.model import KIND_NAMES, Record, RecordKind
 from buffer import Store
 from drivers.clock import Clock, MonotonicClock
 from uplink.commands import DasIdentity
@@ -32,15 +32,6 @@ from uplink.overrides import persist_setting
 from uplink.services import AgentClock, Services
 from uplink.session import PlatformSession, SessionStatus, default_handler
 from uplink.settings import PlatformSettings
-
-_KIND_FLAG = {
-    RecordKind.RTD: "rtd",
-    RecordKind.MINUTE: "minute",
-    RecordKind.HOUR: "hour",
-    RecordKind.DAY: "day",
-    RecordKind.RUNTIME_DAY: "runtime",
-    RecordKind.STATE: "state",
-}
 
 
 def effective(base: PlatformSettings, store: Store, outlet: str) -> PlatformSettings:
@@ -132,7 +123,7 @@ class UplinkManager:
                 if settings.version == 2025 and settings.upload.power:
                     out.append(session.target)
                 continue
-            if not getattr(settings.upload, _KIND_FLAG[RecordKind(record.kind)]):
+            if not getattr(settings.upload, KIND_NAMES[RecordKind(record.kind)]):
                 continue
             if record.kind == RecordKind.RTD:
                 last = self._last_rtd.get(session.target)

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from agent.logs import Flood, event, get_logger
-from agent.model import Alarm, Reading, Record, RecordKind
+from agent.model import KIND_NAMES, Alarm, Reading, Record, RecordKind
 from agent.stats import OutletKind, OutletParams, StatsEngine, StatsOutput
 from agent.stats.windows import day_start, hour_window
 from buffer import RecordExistsError, Store, StoreError
@@ -34,15 +34,6 @@ __all__ = ["AlarmBook", "OutletPipeline", "ResumeReport", "Routing", "alarm_iden
 
 log = get_logger("pipeline")
 
-# RecordKind → the `UploadKinds` switch that governs it on a platform.
-_UPLOAD_SWITCH = {
-    RecordKind.RTD: "rtd",
-    RecordKind.MINUTE: "minute",
-    RecordKind.HOUR: "hour",
-    RecordKind.DAY: "day",
-    RecordKind.RUNTIME_DAY: "runtime",
-    RecordKind.STATE: "state",
-}
 _LIVE_KINDS = frozenset({RecordKind.RTD, RecordKind.STATE})
 _LOOKBACK = (timedelta(hours=2), timedelta(days=2), timedelta(days=8))
 
@@ -130,7 +121,7 @@ class Routing:
                 publisher.notify()
 
     def record_targets(self, record: Record) -> list[str]:
-        switch = _UPLOAD_SWITCH.get(record.kind)
+        switch = KIND_NAMES.get(record.kind)  # the `UploadKinds` switch that governs it on a platform
         if self.manager is not None:
             out = list(self.manager.targets_for(record))
         else:

@@ -3,14 +3,13 @@
 from uplink.mqtt.client import MqttConfigError, build_client
 from uplink.mqtt.enqueue import enqueue_alarm, record_targets
 from uplink.mqtt.factors import STANDARD_FACTORS, label_for
-from uplink.mqtt.payloads import RECORD_CN, RECORD_TOPIC_KIND, PayloadError, Topics
+from uplink.mqtt.payloads import RECORD_CN, PayloadError, Topics
 from uplink.mqtt.publisher import MqttPublisher, PublisherState
 from uplink.mqtt.settings import MQTT_KINDS, FactorLabel, MqttSettings, MqttTls
 
 __all__ = [
     "MQTT_KINDS",
     "RECORD_CN",
-    "RECORD_TOPIC_KIND",
     "STANDARD_FACTORS",
     "FactorLabel",
     "MqttConfigError",

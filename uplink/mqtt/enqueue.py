@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from agent.model import RecordKind
+from agent.model import KIND_NAMES, RecordKind
 from buffer import Store, UnknownItemError
-from uplink.mqtt.payloads import RECORD_TOPIC_KIND, alarm_body, dumps
+from uplink.mqtt.payloads import alarm_body, dumps
 from uplink.mqtt.settings import FactorLabel, MqttSettings
 
 __all__ = ["enqueue_alarm", "record_targets"]
@@ -19,7 +19,7 @@ __all__ = ["enqueue_alarm", "record_targets"]
 
 def record_targets(targets: Iterable[MqttSettings], kind: RecordKind) -> list[str]:
     """The outbox targets (`mqtt:<name>`) that carry records of `kind` (settings `kinds`)."""
-    topic_kind = RECORD_TOPIC_KIND[RecordKind(kind)]
+    topic_kind = KIND_NAMES[RecordKind(kind)]
     return [s.target for s in targets if topic_kind in s.kinds]
 
 

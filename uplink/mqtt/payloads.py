@@ -12,14 +12,13 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from agent.model import Alarm, RecordKind
+from agent.model import KIND_NAMES, Alarm, RecordKind
 from buffer import OutboxItem, StoredAlarm, StoredRecord
 from uplink.mqtt.factors import label_for
 from uplink.mqtt.settings import FactorLabel, MqttSettings
 
 __all__ = [
     "RECORD_CN",
-    "RECORD_TOPIC_KIND",
     "PayloadError",
     "Topics",
     "alarm_body",
@@ -31,16 +30,8 @@ __all__ = [
     "status_body",
 ]
 
-# Topic kind per record kind (the issue's rtd|minute|hour|day|runtime|state) and the HJ 212 CN it is
-# uploaded with on the platform side, so a consumer can relate the two (HJ 212-2017 Table 7).
-RECORD_TOPIC_KIND: Mapping[RecordKind, str] = {
-    RecordKind.RTD: "rtd",
-    RecordKind.MINUTE: "minute",
-    RecordKind.HOUR: "hour",
-    RecordKind.DAY: "day",
-    RecordKind.RUNTIME_DAY: "runtime",
-    RecordKind.STATE: "state",
-}
+# A record's topic kind is its `agent.model.KIND_NAMES` name (rtd|minute|hour|day|runtime|state); with it goes
+# the HJ 212 CN it is uploaded with on the platform side, so a consumer can relate the two (HJ 212-2017 Table 7).
 RECORD_CN: Mapping[RecordKind, str] = {
     RecordKind.RTD: "2011",
     RecordKind.MINUTE: "2051",
@@ -73,7 +64,7 @@ class Topics:
         self.availability = f"{self.base}/availability"
 
     def record(self, outlet: str, kind: RecordKind) -> str:
-        return f"{self.base}/{_level('outlet', outlet)}/{RECORD_TOPIC_KIND[kind]}"
+        return f"{self.base}/{_level('outlet', outlet)}/{KIND_NAMES[kind]}"
 
     def payload(self, kind: str) -> str:
         """Topic of a payload item: alarms on `alarm`, any other payload kind on a level of its own name."""
@@ -129,7 +120,7 @@ def record_body(
     if mn:
         body["mn"] = mn
     body.update(
-        kind=RECORD_TOPIC_KIND[record.kind],
+        kind=KIND_NAMES[record.kind],
         cn=RECORD_CN[record.kind],
         data_time=iso_time(record.data_time, settings),
         record_id=stored.id,

@@ -13,10 +13,12 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from agent.model import KIND_NAMES
+
 __all__ = ["MQTT_KINDS", "FactorLabel", "MqttSettings", "MqttTls"]
 
-# Topic kinds a target may carry: the record kinds (runtime = RecordKind.RUNTIME_DAY) and alarms.
-MQTT_KINDS = ("rtd", "minute", "hour", "day", "runtime", "state", "alarm")
+# Topic kinds a target may carry: the record kinds by their names (runtime = RecordKind.RUNTIME_DAY) and alarms.
+MQTT_KINDS = (*KIND_NAMES.values(), "alarm")
 _LEVEL = re.compile(r"[^/+#\x00]+")  # one MQTT topic level: no separator, no wildcard, no NUL (MQTT 3.1.1 §4.7)
 _NAME = re.compile(r"[A-Za-z0-9_.-]+")
 _ZONE = re.compile(r"[+-](?:0\d|1[0-4]):[0-5]\d")
