@@ -16,7 +16,7 @@ from agent.model import Record, RecordKind
 from uplink.hj212 import CN, Cp, CpError
 
 # HJ 212-2017 Table 9: which CN uploads which record kind.
-_KIND_CN: Mapping[RecordKind, CN] = {
+KIND_CN: Mapping[RecordKind, CN] = {
     RecordKind.RTD: CN.RTD_DATA,
     RecordKind.MINUTE: CN.MINUTE_DATA,
     RecordKind.HOUR: CN.HOUR_DATA,
@@ -33,7 +33,7 @@ ST_PRODUCTION = "45"
 
 def record_cn(record: Record) -> CN:
     """The upload CN of a record kind (2011/2051/2061/2031/2041/2021)."""
-    return _KIND_CN[RecordKind(record.kind)]
+    return KIND_CN[RecordKind(record.kind)]
 
 
 def is_power_record(record: Record) -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 
 from agent.model import KIND_NAMES, Alarm, RecordKind
 from buffer import OutboxItem, StoredAlarm, StoredRecord
+from uplink.cp_build import KIND_CN
 from uplink.mqtt.factors import label_for
 from uplink.mqtt.settings import FactorLabel, MqttSettings
 
@@ -31,15 +32,9 @@ __all__ = [
 ]
 
 # A record's topic kind is its `agent.model.KIND_NAMES` name (rtd|minute|hour|day|runtime|state); with it goes
-# the HJ 212 CN it is uploaded with on the platform side, so a consumer can relate the two (HJ 212-2017 Table 7).
-RECORD_CN: Mapping[RecordKind, str] = {
-    RecordKind.RTD: "2011",
-    RecordKind.MINUTE: "2051",
-    RecordKind.HOUR: "2061",
-    RecordKind.DAY: "2031",
-    RecordKind.RUNTIME_DAY: "2041",
-    RecordKind.STATE: "2021",
-}
+# the HJ 212 CN it is uploaded with on the platform side (`uplink.cp_build.KIND_CN`), so a consumer can relate
+# the two.
+RECORD_CN: Mapping[RecordKind, str] = {kind: cn.value for kind, cn in KIND_CN.items()}
 _JSON: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":"), "allow_nan": False}
 
 
