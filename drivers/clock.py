@@ -10,9 +10,10 @@ import asyncio
 import heapq
 import itertools
 import time
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
-__all__ = ["Clock", "ManualClock", "MonotonicClock"]
+__all__ = ["Clock", "ManualClock", "MonotonicClock", "ScaledClock"]
 
 
 @runtime_checkable
@@ -38,6 +39,28 @@ class MonotonicClock:
     def timeout(self, seconds: float | None) -> asyncio.Timeout:
         """An `async with` scope raising TimeoutError after `seconds` (None: no limit)."""
         return asyncio.timeout(None if seconds is None else max(0.0, seconds))
+
+
+class ScaledClock:
+    """Monotonic seconds running `speed` times faster than real time, sleeps and timeouts scaled alike: the
+    agent clock's timer in a simulation or demo (`agent.daemon.clock`) and the uplink's test clock
+    (`uplink.clock.SimClock`), so a simulated week of schedules passes in seconds."""
+
+    def __init__(self, speed: float = 1.0, monotonic: Callable[[], float] = time.monotonic) -> None:
+        if speed <= 0:
+            raise ValueError(f"speed must be > 0, got {speed}")
+        self.speed = speed
+        self._monotonic = monotonic
+        self._t0 = monotonic()
+
+    def now(self) -> float:
+        return (self._monotonic() - self._t0) * self.speed
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds) / self.speed)
+
+    def timeout(self, seconds: float | None) -> asyncio.Timeout:
+        return asyncio.timeout(None if seconds is None else max(0.0, seconds) / self.speed)
 
 
 class _ManualTimeout:

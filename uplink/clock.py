@@ -1,4 +1,4 @@
-"""Test clocks for the uplink: a fast simulated agent clock and its matching timer, for tests and benchmarks.
+"""Test clock for the uplink: a fast simulated agent clock and its matching timer, for tests and benchmarks.
 
 The agent's production clock is `agent.daemon.clock.AgentClock` (the daemon's, also used by `das uplink test`):
 it satisfies `uplink.services.AgentClock` (`now`, `set` for CN 1012 as an offset, never the system clock).
@@ -11,37 +11,18 @@ different objects because both call their reading `now()`. `SimClock` gives both
 
 from __future__ import annotations
 
-import asyncio
-import time
 from datetime import datetime, timedelta
 
-__all__ = ["ScaledTimer", "SimClock"]
+from drivers.clock import ScaledClock
 
-
-class ScaledTimer:
-    """A monotonic `drivers.clock.Clock` running `speed` times faster than real time."""
-
-    def __init__(self, speed: float = 1.0) -> None:
-        if speed <= 0:
-            raise ValueError(f"speed must be > 0, got {speed}")
-        self.speed = speed
-        self._t0 = time.monotonic()
-
-    def now(self) -> float:
-        return (time.monotonic() - self._t0) * self.speed
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds) / self.speed)
-
-    def timeout(self, seconds: float | None) -> asyncio.Timeout:
-        return asyncio.timeout(None if seconds is None else max(0.0, seconds) / self.speed)
+__all__ = ["SimClock"]
 
 
 class SimClock:
     """Agent wall clock starting at `start` and running at `speed`; `timer` is its matching monotonic clock."""
 
     def __init__(self, start: datetime, speed: float = 1.0) -> None:
-        self.timer = ScaledTimer(speed)
+        self.timer = ScaledClock(speed)
         self._start = start
         self._offset = timedelta(0)
 

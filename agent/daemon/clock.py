@@ -10,8 +10,8 @@ simulated timeline (the end-to-end test kills and restarts the agent inside one 
 in another process can follow the same mapping.
 
 Physical timing (a Modbus reply timeout, TCP connect, OverTime) stays in real seconds: wire time does not speed
-up with a simulation. `timer` is the agent-time monotonic view (a `drivers.clock.Clock`) for things that are
-schedules; `real_timer` is the plain monotonic clock for I/O.
+up with a simulation. `timer` is the agent-time monotonic view (a `drivers.clock.ScaledClock` when accelerated) for
+things that are schedules; `real_timer` is the plain monotonic clock for I/O.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from drivers.clock import Clock, MonotonicClock
+from drivers.clock import Clock, MonotonicClock, ScaledClock
 
-__all__ = ["AgentClock", "AgentTimer", "ClockStep", "parse_clock_start"]
+__all__ = ["AgentClock", "ClockStep", "parse_clock_start"]
 
 log = logging.getLogger(__name__)
 
@@ -41,24 +41,6 @@ class ClockStep:
     new: datetime
     source: str
     outlet: str | None = None
-
-
-class AgentTimer:
-    """Monotonic agent seconds as a `drivers.clock.Clock` (now, sleep, timeout all scaled by the speed)."""
-
-    def __init__(self, speed: float, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self.speed = speed
-        self._monotonic = monotonic
-        self._t0 = monotonic()
-
-    def now(self) -> float:
-        return (self._monotonic() - self._t0) * self.speed
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(0.0, seconds) / self.speed)
-
-    def timeout(self, seconds: float | None) -> asyncio.Timeout:
-        return asyncio.timeout(None if seconds is None else max(0.0, seconds) / self.speed)
 
 
 class AgentClock:
@@ -85,7 +67,7 @@ class AgentClock:
         self._offset = timedelta(0)
         self._changed = asyncio.Event()
         self._listeners: list[Callable[[ClockStep], None]] = []
-        self.timer: Clock = AgentTimer(self.speed, monotonic) if self.speed != 1.0 else MonotonicClock()
+        self.timer: Clock = ScaledClock(self.speed, monotonic) if self.speed != 1.0 else MonotonicClock()
         self.real_timer: Clock = MonotonicClock()
 
     @property
