@@ -40,7 +40,7 @@ from agent.stats.params import EquipmentParams, FactorParams, OutletParams
 from buffer.errors import BadValueError
 from buffer.retention import DEFAULT_AGES, DEFAULT_BUDGET_KINDS, RetentionPolicy
 from drivers.profiles.config import DeviceConfig, LinkConfig
-from drivers.profiles.schema import Profile
+from drivers.profiles.schema import FACTOR_CODE, Profile
 from uplink.mqtt.settings import MqttSettings
 from uplink.settings import PlatformSettings
 
@@ -61,7 +61,6 @@ __all__ = [
 
 CONFIG_VERSION = 1
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_FACTOR = re.compile(r"^[a-z][a-z0-9]{5}$|^[A-Z][A-Za-z0-9]{1,5}$")  # as drivers.profiles: a21026, w01018, LA
 _POINT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*\.[a-z][a-z0-9_]*$")
 
 
@@ -265,7 +264,7 @@ class OutletFactor(FactorParams):
     @field_validator("code")
     @classmethod
     def _code(cls, v: str) -> str:
-        if not _FACTOR.match(v):
+        if not FACTOR_CODE.match(v):
             raise ValueError(f"HJ 212 factor code expected, e.g. a21026 or w01018 (got {v!r})")
         return v
 

@@ -24,12 +24,11 @@ from typing import Annotated, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from drivers.profiles.loader import DEVICES_KEYS, ProfileError, parse_model, resolve_profile
-from drivers.profiles.schema import Profile
+from drivers.profiles.schema import Profile, check_factor_code, check_range
 
 __all__ = ["DeviceConfig", "DevicesConfig", "PointOverride", "SerialLinkConfig", "TcpLinkConfig", "load_devices_config"]
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_FACTOR = re.compile(r"^[a-z][a-z0-9]{5}$|^[A-Z][A-Za-z0-9]{1,5}$")
 
 
 class _Model(BaseModel):
@@ -73,14 +72,11 @@ class PointOverride(_Model):
     @field_validator("factor")
     @classmethod
     def _factor(cls, v: str | None) -> str | None:
-        if v is not None and not _FACTOR.match(v):
-            raise ValueError("HJ 212 factor code expected, e.g. a21026 or w01018")
-        return v
+        return check_factor_code(v)
 
     @model_validator(mode="after")
     def _range(self) -> Self:
-        if self.range is not None and not self.range[0] < self.range[1]:
-            raise ValueError("range must be [low, high] with low < high")
+        check_range(self.range)
         return self
 
 

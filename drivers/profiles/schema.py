@@ -65,7 +65,7 @@ Flag = Literal["N", "F", "M", "S", "D", "C", "T", "B"]
 assert set(Flag.__args__) == set(FLAGS)  # type: ignore[attr-defined]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_FACTOR = re.compile(r"^[a-z][a-z0-9]{5}$|^[A-Z][A-Za-z0-9]{1,5}$")  # HJ 212 codes: a21026, w01018, e20101, LA
+FACTOR_CODE = re.compile(r"^[a-z][a-z0-9]{5}$|^[A-Z][A-Za-z0-9]{1,5}$")  # HJ 212 codes: a21026, w01018, e20101, LA
 _INFO_CODE = re.compile(r"^i\d{5}$")
 _DI = re.compile(r"^[0-9A-Fa-f]{4}$|^[0-9A-Fa-f]{8}$")
 
@@ -173,6 +173,19 @@ class _Register(ProfileModel):
         return self.count if self.count is not None else WORDS[self.type]
 
 
+def check_factor_code(code: str | None) -> str | None:
+    """A point's factor code, when it has one, is shaped like an HJ 212 code (the profile's and the site's)."""
+    if code is not None and not FACTOR_CODE.match(code):
+        raise ValueError("HJ 212 factor code expected, e.g. a21026 or w01018")
+    return code
+
+
+def check_range(value: tuple[float, float] | None) -> None:
+    """A measuring range, the profile's or the site's, is [low, high] with low < high (above high: flag T)."""
+    if value is not None and not value[0] < value[1]:
+        raise ValueError("range must be [low, high] with low < high")
+
+
 class Point(_Register):
     """`[[points]]`: a measurement (`role = "value"`), a state register or the device clock."""
 
@@ -191,14 +204,11 @@ class Point(_Register):
     @field_validator("factor")
     @classmethod
     def _factor(cls, v: str | None) -> str | None:
-        if v is not None and not _FACTOR.match(v):
-            raise ValueError("HJ 212 factor code expected, e.g. a21026 or w01018")
-        return v
+        return check_factor_code(v)
 
     @model_validator(mode="after")
     def _range(self) -> Self:
-        if self.range is not None and not self.range[0] < self.range[1]:
-            raise ValueError("range must be [low, high] with low < high")
+        check_range(self.range)
         if self.signal == "4-20mA" and self.range is None:
             raise ValueError("a 4-20mA point needs `range` (the engineering value at 4 mA and at 20 mA)")
         return self
