@@ -15,11 +15,20 @@ from datetime import timedelta
 
 from uplink.cp_build import instrument_sn_cp, site_info_cp
 from uplink.hj212 import CN, ExeRtn
+from uplink.services import DeviceControl
 
 from ._flow import Exchange, log
 from ._params import RequestError, calibration_type, has_range, info_id, info_value, pol_id, time_range
 
 _INCLUSIVE = timedelta(microseconds=1)
+
+
+def _devices(x: Exchange) -> DeviceControl:
+    """The device service an action goes through; without one the action ends ExeRtn 2 (nothing was tried)."""
+    devices = x.ctx.devices
+    if devices is None:
+        raise RequestError("无设备服务 / no device service in this setup", exe_rtn=ExeRtn.FAILED)
+    return devices
 
 
 def _outcome(x: Exchange, what: str, result: bool | None) -> int:
@@ -95,9 +104,7 @@ async def set_parameter(x: Exchange) -> int:
     code = info_id(cp)
     assert code is not None
     value = info_value(cp, code)
-    devices = x.ctx.devices
-    if devices is None:
-        raise RequestError("无设备服务 / no device service in this setup", exe_rtn=ExeRtn.FAILED)
+    devices = _devices(x)
     result = await devices.set_param(x.ctx.outlet, pol, code, value)
     return _outcome(x, f"set {pol or '-'} {code}={value}", result)
 
@@ -107,9 +114,7 @@ async def calibrate(x: Exchange) -> int:
     pol = pol_id(x.req.cp)
     assert pol is not None
     kind = calibration_type(x.req.cp)
-    devices = x.ctx.devices
-    if devices is None:
-        raise RequestError("无设备服务 / no device service in this setup", exe_rtn=ExeRtn.FAILED)
+    devices = _devices(x)
     return _outcome(x, f"calibration of {pol} (type {kind})", await devices.calibrate(x.ctx.outlet, pol, kind))
 
 
@@ -117,9 +122,7 @@ async def sample_now(x: Exchange) -> int:
     """3012 immediate sampling; 2025 3022 immediate sample retention (the same device operation)."""
     pol = pol_id(x.req.cp)
     assert pol is not None
-    devices = x.ctx.devices
-    if devices is None:
-        raise RequestError("无设备服务 / no device service in this setup", exe_rtn=ExeRtn.FAILED)
+    devices = _devices(x)
     return _outcome(x, f"sampling of {pol}", await devices.sample_now(x.ctx.outlet, pol))
 
 
@@ -127,7 +130,5 @@ async def standard_check(x: Exchange) -> int:
     """2025 3024: start an automatic standard check; the result comes later as a 2062 upload."""
     pol = pol_id(x.req.cp)
     assert pol is not None
-    devices = x.ctx.devices
-    if devices is None:
-        raise RequestError("无设备服务 / no device service in this setup", exe_rtn=ExeRtn.FAILED)
+    devices = _devices(x)
     return _outcome(x, f"standard check of {pol}", await devices.standard_check(x.ctx.outlet, pol))
