@@ -2,7 +2,8 @@
 
 - `sum8`: sum of the chars mod 256, as DCON modules do when their checksum is enabled.
 - `xor8`: XOR of the chars, the MEWTOCOL-COM BCC (and NMEA-style `*hh` lines).
-- `crc16`: CRC-16/MODBUS (poly 0xA001 reflected, init 0xFFFF, `reg ^= byte`).
+- `crc16`: CRC-16/MODBUS (poly 0xA001 reflected, init 0xFFFF, `reg ^= byte`): the Modbus driver's own
+  (`drivers.modbus.frames.crc16`).
 - `crc16_hj212`: HJ 212 Appendix A, which shifts the register before the XOR (`reg = (reg >> 8) ^ byte`);
   not the Modbus CRC (hj212.md §2; check value of `123456789` is 2F80, Modbus gives 4B37).
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Literal
+
+from drivers.modbus.frames import crc16 as crc16_modbus
 
 ChecksumKind = Literal["none", "sum8", "xor8", "crc16", "crc16_hj212"]
 KINDS: tuple[str, ...] = ("none", "sum8", "xor8", "crc16", "crc16_hj212")
@@ -25,15 +28,6 @@ def xor8(data: bytes) -> int:
     for b in data:
         out ^= b
     return out
-
-
-def crc16_modbus(data: bytes) -> int:
-    reg = 0xFFFF
-    for b in data:
-        reg ^= b
-        for _ in range(8):
-            reg = (reg >> 1) ^ 0xA001 if reg & 1 else reg >> 1
-    return reg
 
 
 def crc16_hj212(data: bytes) -> int:
