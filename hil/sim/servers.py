@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import struct
 import termios
@@ -18,11 +17,10 @@ import serial
 
 from drivers.clock import Clock, MonotonicClock
 from hil.sim.bus import Answer, Reply, SimBus
+from hil.sim.pty import read_queue, serve_reopening
 from hil.sim.rtu import RtuRequestParser, rtu_frame
 
 __all__ = ["RtuPtyServer", "TcpSimServer"]
-
-log = logging.getLogger(__name__)
 
 
 class TcpSimServer:
@@ -187,44 +185,11 @@ class RtuPtyServer:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
-    def _open(self) -> serial.Serial | None:
-        try:
-            return serial.Serial(self.port, baudrate=self.baudrate, timeout=0)
-        except (serial.SerialException, OSError):
-            return None
-
     async def _run(self) -> None:
-        while True:
-            port = self._open()
-            if port is None:
-                await asyncio.sleep(0.05)
-                continue
-            try:
-                await self._serve(port)
-            except (serial.SerialException, OSError) as err:
-                log.debug("rtu sim %s lost its port: %s", self.port, err)
-            finally:
-                with contextlib.suppress(Exception):
-                    asyncio.get_running_loop().remove_reader(port.fileno())
-                with contextlib.suppress(Exception):
-                    port.close()
-            await asyncio.sleep(0.05)
+        await serve_reopening(self.port, self.baudrate, self._serve, name=f"rtu sim {self.port}")
 
     async def _serve(self, port: serial.Serial) -> None:
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[bytes | BaseException] = asyncio.Queue()
-
-        def readable() -> None:
-            try:
-                data = port.read(max(1, port.in_waiting))
-                if not data:
-                    raise serial.SerialException("pty closed")
-                queue.put_nowait(data)
-            except (serial.SerialException, OSError) as err:
-                loop.remove_reader(port.fileno())
-                queue.put_nowait(err)
-
-        loop.add_reader(port.fileno(), readable)
+        queue = read_queue(port)
         self._port = port
         self._ready.set()
         parser = self.parser = RtuRequestParser()

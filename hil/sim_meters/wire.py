@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 
 import serial
 
 from drivers.clock import Clock, MonotonicClock
+from hil.sim.pty import read_queue, serve_reopening
 
 __all__ = ["SerialSim"]
-
-log = logging.getLogger(__name__)
 
 CHUNK = 4  # bytes written at a time; a real UART FIFO hands the reader a few bytes per interrupt
 
@@ -99,44 +97,19 @@ class SerialSim:
 
     # -- port handling -------------------------------------------------------------------------------------------
     async def _run(self) -> None:
-        while True:
-            try:
-                port = serial.Serial(self.port, baudrate=self.baudrate, timeout=0)
-            except (serial.SerialException, OSError):
-                await asyncio.sleep(0.05)
-                continue
-            try:
-                await self._serve(port)
-            except (serial.SerialException, OSError) as err:
-                log.debug("%s lost its port: %s", type(self).__name__, err)
-            finally:
-                self._serial = None
-                self._open.clear()
-                with contextlib.suppress(Exception):
-                    asyncio.get_running_loop().remove_reader(port.fileno())
-                with contextlib.suppress(Exception):
-                    port.close()
-            await asyncio.sleep(0.05)
+        await serve_reopening(self.port, self.baudrate, self._serve, name=type(self).__name__, closed=self._closed)
+
+    def _closed(self) -> None:
+        self._serial = None
+        self._open.clear()
+
+    def _first_byte(self) -> None:
+        if self._first_byte_at is None:
+            self._first_byte_at = self.clock.now()
 
     async def _serve(self, port: serial.Serial) -> None:
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[bytes | BaseException] = asyncio.Queue()
-
-        def readable() -> None:
-            try:
-                data = port.read(max(1, port.in_waiting))
-                if not data:
-                    raise serial.SerialException("pty closed")
-            except (serial.SerialException, OSError) as err:
-                loop.remove_reader(port.fileno())
-                queue.put_nowait(err)
-                return
-            if self._first_byte_at is None:
-                self._first_byte_at = self.clock.now()
-            queue.put_nowait(data)
-
         self._serial = port
-        loop.add_reader(port.fileno(), readable)
+        queue = read_queue(port, self._first_byte)
         self._open.set()
         streamer = asyncio.create_task(self.stream(), name=f"{type(self).__name__} stream")
         try:
