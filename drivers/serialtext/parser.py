@@ -43,19 +43,22 @@ def reply_length(spec: TextSpec) -> Callable[[bytes], int | None]:
     start = spec.start_bytes
     cap = spec.max_length
 
+    def unterminated(buf: bytes) -> int:
+        """Bytes after the last terminator: past `max_length` they can never end as a line we take."""
+        tail = buf.rfind(term)
+        return len(buf) - (tail + len(term) if tail >= 0 else 0)
+
     def length(buf: bytes) -> int | None:
         if spec.mode == "request":
             found = _first_reply_line(spec, buf)
             if found is None:
-                tail = buf.rfind(term)
-                if len(buf) - (tail + len(term) if tail >= 0 else 0) > cap:
+                if unterminated(buf) > cap:
                     raise ProtocolError(f"no reply line ({spec.start!r} … {spec.terminator!r}) in {buf[:32]!r}")
                 return None
             return found[1]
         found = _last_whole_line(buf, term, start)
         if found is None:
-            tail = buf.rfind(term)
-            if len(buf) - (tail + len(term) if tail >= 0 else 0) > cap:
+            if unterminated(buf) > cap:
                 raise ProtocolError(f"stream: more than {cap} bytes without a terminator {spec.terminator!r}")
             return None
         return found[1]
