@@ -6,18 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import pwd
-import socket
-import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
-import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from agent.daemon.clock import AgentClock
@@ -34,32 +29,6 @@ START = datetime(2026, 1, 5, 8, 0, 0)
 PARAMS = OutletParams(
     outlet="DA001", kind="gas", factors=(FactorParams(code="a21026", unit="mg/m3", convert_o2=False),)
 )
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def broker(require_tool: Callable[[str], str], tmp_path: Path) -> Iterator[int]:
-    port = free_port()
-    conf = tmp_path / "mosquitto.conf"
-    user = pwd.getpwuid(os.getuid()).pw_name
-    conf.write_text(f"user {user}\nlistener {port} 127.0.0.1\nallow_anonymous true\n")
-    proc = subprocess.Popen([require_tool("mosquitto"), "-c", str(conf)], stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            assert time.monotonic() < deadline and proc.poll() is None, "mosquitto did not start"
-            time.sleep(0.05)
-    yield port
-    proc.terminate()
-    proc.wait(10)
 
 
 class Subscriber:

@@ -30,6 +30,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from loopback import free_port
 from paho.mqtt.enums import CallbackAPIVersion
 
 from agent.model import Alarm, FactorValues, Record, RecordKind
@@ -40,12 +41,6 @@ pytestmark = pytest.mark.hil
 
 BASE = datetime(2024, 6, 1, 8, 0)
 FAST = {"reconnect_min_s": 0.1, "reconnect_max_s": 0.5, "poll_s": 0.5, "retry_s": 60.0}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Broker:

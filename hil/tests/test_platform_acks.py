@@ -1,7 +1,7 @@
 """The reference platform answers and records what real DAS send, over real TCP on 127.0.0.1.
 
 Frames here are written out by hand from hj212-vectors.txt and hj212-2025.md §10, and CRCs are checked with an
-Appendix A CRC written in this file, so the codec is not the only judge of its own output.
+Appendix A CRC written in hj212_wire.py beside this file, so the codec is not the only judge of its own output.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from hj212_wire import crc_appendix_a, read_frame, wire
 
 from hil.platform import MnConfig, Platform, PlatformConfig
 
@@ -21,28 +22,6 @@ HOUR_2061 = (
     "w00000-Cou=63.0,w00000-Min=16.4,w00000-Avg=17.5,w00000-Max=20.1,w00000-Flag=N;w01001-Min=7.1,w01001-Avg=7.5,"
     "w01001-Max=7.8,w01001-Flag=N;w01018-Cou=63.0,w01018-Min=40.1,w01018-Avg=40.1,w01018-Max=40.1,w01018-Flag=N&&"
 )
-
-
-def crc_appendix_a(data: bytes) -> int:
-    """HJ 212-2017 Appendix A, written from the standard's C function."""
-    reg = 0xFFFF
-    for byte in data:
-        reg = (reg >> 8) ^ byte
-        for _ in range(8):
-            lsb = reg & 1
-            reg >>= 1
-            if lsb:
-                reg ^= 0xA001
-    return reg
-
-
-def wire(segment: str, *, crc: int | None = None) -> bytes:
-    data = segment.encode()
-    return b"##%04d%s%04X\r\n" % (len(data), data, crc_appendix_a(data) if crc is None else crc)
-
-
-async def read_frame(reader: asyncio.StreamReader, timeout: float = 5.0) -> bytes:
-    return await asyncio.wait_for(reader.readuntil(b"\r\n"), timeout)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hj212_wire import crc_appendix_a, read_frame, wire
 
 from hil.platform import MnConfig, Platform, PlatformConfig, PlatformStore
 from hil.platform.faults import GARBAGE
@@ -16,24 +17,11 @@ from uplink.hj212 import CrcError, StreamDecoder, decode
 MN = "010000A8900016F000169DC0"
 
 
-def crc_appendix_a(data: bytes) -> int:
-    reg = 0xFFFF
-    for byte in data:
-        reg = (reg >> 8) ^ byte
-        for _ in range(8):
-            lsb = reg & 1
-            reg >>= 1
-            if lsb:
-                reg ^= 0xA001
-    return reg
-
-
 def upload(qn: str) -> bytes:
     segment = (
         f"QN={qn};ST=32;CN=2011;PW=123456;MN={MN};Flag=5;CP=&&DataTime=20160801085857;w01018-Rtd=40.1,w01018-Flag=N&&"
     )
-    data = segment.encode()
-    return b"##%04d%s%04X\r\n" % (len(data), data, crc_appendix_a(data))
+    return wire(segment)
 
 
 @pytest.fixture
@@ -45,10 +33,6 @@ async def platform(tmp_path: Path) -> AsyncIterator[Platform]:
 
 async def connect(platform: Platform) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     return await asyncio.open_connection("127.0.0.1", platform.port)
-
-
-async def read_frame(reader: asyncio.StreamReader, timeout: float = 5.0) -> bytes:
-    return await asyncio.wait_for(reader.readuntil(b"\r\n"), timeout)
 
 
 async def test_refuse_closes_the_listener_and_reopens_it_on_the_same_port(platform: Platform) -> None:
