@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
 import sys
-import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from hil.platform import (
     Platform,
     PlatformConfig,
     PlatformStore,
+    SystemClock,
     rate_rows,
     render_text,
     report_from_store,
@@ -207,17 +206,11 @@ def test_a_day_all_stopped_has_no_validity() -> None:
     assert row.complete.transmission == 1.0 and row.complete.validity is None and row.complete.effective is None
 
 
-class WallClock:
+class WallClock(SystemClock):
     """The platform's clock with a wall time the test sets (timers still run on the real monotonic clock)."""
 
     def __init__(self, wall: datetime) -> None:
         self.at = wall
-
-    def now(self) -> float:
-        return time.monotonic()
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
 
     def wall(self) -> datetime:
         return self.at
