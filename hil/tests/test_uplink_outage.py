@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -37,11 +36,11 @@ SPEED = 20.0
 RTD_INTERVAL = 30
 
 
+@pytest.mark.timeout(180)  # guards a hang; speed is measured in bench/, never asserted
 async def test_week_outage_backfills_everything_and_live_data_resumes(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="uplink.session")
-    started = time.monotonic()
     clock = SimClock(WEEK + timedelta(days=7), speed=SPEED)
     store = Store(tmp_path / "das.sqlite", clock=clock.now)
     config = PlatformConfig(mns=(MnConfig(mn=MN, version=2025, factors=GAS_FACTORS),), poll_interval=0.05)
@@ -133,4 +132,3 @@ async def test_week_outage_backfills_everything_and_live_data_resumes(
         session_logs = [r for r in caplog.records if r.name == "uplink.session"]
         assert len([r for r in session_logs if r.levelno == logging.WARNING]) == 1
         assert len([r for r in session_logs if r.levelno == logging.INFO and "恢复" in r.getMessage()]) == 1
-    assert time.monotonic() - started < 60
