@@ -35,15 +35,18 @@ async def watchdog_loop(
         try:
             ok = alive is None or bool(alive())
         except Exception:
-            log.exception("watchdog health check raised; treating the agent as not alive")
+            log.exception("健康检查异常, 视为不存活 / watchdog health check raised; treating the agent as not alive")
             ok = False
         if ok:
             notifier.watchdog()
             if withheld:
-                log.info("health check passes again; watchdog pings resumed")
+                log.info("健康检查恢复, 看门狗继续喂狗 / health check passes again; watchdog pings resumed")
                 withheld = False
         elif not withheld:
-            log.error("health check failed; withholding watchdog pings so systemd restarts the agent")
+            log.error(
+                "健康检查失败, 停止喂狗以让 systemd 重启 / "
+                "health check failed; withholding watchdog pings so systemd restarts the agent"
+            )
             withheld = True
         await clock.sleep(interval)
 

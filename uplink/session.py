@@ -354,7 +354,7 @@ class PlatformSession:
             self._state = "down"
             self._since = self.clock.now()
         else:
-            log.debug("%s: still down: %s", self.target, reason)
+            log.debug("%s: 仍不可用 / still down: %s", self.target, reason)
 
     def _went_up(self) -> None:
         if self._state != "up":
@@ -407,7 +407,7 @@ class PlatformSession:
             return
         err = task.exception()
         if err is not None:
-            log.error("%s: %s failed: %r", self.target, task.get_name(), err, exc_info=err)
+            log.error("%s: %s 出错 / %s failed: %r", self.target, task.get_name(), task.get_name(), err, exc_info=err)
             link.fail(f"internal error in {task.get_name()}: {err!r}")
 
     # --- reading --------------------------------------------------------------------------------------------
@@ -428,7 +428,7 @@ class PlatformSession:
         if isinstance(item, Hj212Error):
             self._bad += 1
             self._last_error = f"bad frame from platform: {item}"
-            log.debug("%s: bad frame ignored: %s", self.target, item)
+            log.debug("%s: 坏帧, 忽略 / bad frame ignored: %s", self.target, item)
             return
         frame = item.frame
         if frame.cn in REPLY_CNS:
@@ -437,7 +437,9 @@ class PlatformSession:
                 fut.set_result(frame)
             else:
                 self._stray += 1
-                log.debug("%s: stray or late CN=%s QN=%s ignored", self.target, frame.cn, frame.qn)
+                log.debug(
+                    "%s: 多余或迟到的应答, 忽略 / stray or late CN=%s QN=%s ignored", self.target, frame.cn, frame.qn
+                )
             return
         self._request(link, frame)
 
@@ -698,7 +700,7 @@ class PlatformSession:
             self._ack(item.id)
         except Rejected as err:
             self._last_error = str(err)
-            log.error("%s: %s", self.target, err)
+            log.error("%s: 上传被拒 / upload rejected: %s", self.target, err)
             with contextlib.suppress(Exception):
                 self.store.mark_sent(item.id, at=self.clock.now(), error=str(err))
             link.fail(str(err))

@@ -187,10 +187,10 @@ class MqttPublisher:
                 try:
                     self._fill()
                 except (StoreError, sqlite3.Error) as err:  # a busy or failing disk: say so, try again later
-                    self._error(f"outbox step failed: {err}")
+                    self._error(f"发送队列出错 / outbox step failed: {err}")
                 except Exception as err:  # a bug: logged with its traceback, the pump goes on
-                    log.exception("MQTT %s: outbox pump step failed", self.settings.name)
-                    self._error(f"outbox pump step failed: {err}")
+                    log.exception("MQTT %s: 发送队列处理失败 / outbox pump step failed", self.settings.name)
+                    self._error(f"发送队列处理失败 / outbox pump step failed: {err}")
             with contextlib.suppress(TimeoutError):
                 async with self._clock.timeout(self.settings.poll_s):
                     await self._wake.wait()
@@ -219,7 +219,7 @@ class MqttPublisher:
             except (PayloadError, StoreError) as err:
                 failed.append((item.id, str(err)))
                 self._held[item.id] = now + self.settings.retry_s
-                self._error(f"item {item.id} not publishable: {err}")
+                self._error(f"条目 {item.id} 无法发布 / item {item.id} not publishable: {err}")
                 continue
             info = self._client.publish(topic, payload, qos=1)
             if info.rc not in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN):
@@ -257,7 +257,7 @@ class MqttPublisher:
 
     def _error(self, text: str) -> None:
         if text != self._last_error:
-            log.warning("MQTT %s: %s", self.settings.name, text)
+            log.warning("MQTT %s: 出错 / error: %s", self.settings.name, text)
         self._last_error = text
 
     # paho callbacks, moved onto the loop ---------------------------------------------------------------------
@@ -292,7 +292,7 @@ class MqttPublisher:
         self._connects += 1
         self._down_logged = False
         self._last_error = None
-        log.info("MQTT %s: connected to %s:%s", self.settings.name, self.settings.host, self.settings.port)
+        log.info("MQTT %s: 已连接 / connected to %s:%s", self.settings.name, self.settings.host, self.settings.port)
         self._client.publish(self.topics.availability, "online", qos=1, retain=True)
         self._status_due = self._status is not None
         self._wake.set()
@@ -304,7 +304,7 @@ class MqttPublisher:
     def _on_down(self, why: str) -> None:
         self._connected = False
         if not self._down_logged and not self._stopping:
-            log.warning("MQTT %s: %s; %d item(s) in flight", self.settings.name, why, len(self._inflight))
+            log.warning("MQTT %s: %s; %d 条在途 / item(s) in flight", self.settings.name, why, len(self._inflight))
             self._down_logged = True
         self._last_error = why
 
@@ -322,11 +322,11 @@ class MqttPublisher:
             return
         self._refused += 1
         self._held[item_id] = self._clock.now() + self.settings.retry_s
-        self._error(f"broker refused item {item_id}: {reason}")
+        self._error(f"代理拒收条目 {item_id} / broker refused item {item_id}: {reason}")
         try:
             self.store.mark_sent(item_id, error=f"broker refused: {reason}")
         except StoreError as err:  # the item is gone: nothing to re-send
-            self._error(f"item {item_id}: {err}")
+            self._error(f"条目 {item_id} 出错 / item {item_id}: {err}")
         self._wake.set()
 
     def _flush_acks(self) -> None:
@@ -341,9 +341,9 @@ class MqttPublisher:
                     try:
                         done += self.store.ack(item_id)
                     except StoreError as err:  # deleted under us: nothing to ack, nothing to re-send
-                        self._error(f"ack of item {item_id} failed: {err}")
+                        self._error(f"条目 {item_id} 确认失败 / ack of item {item_id} failed: {err}")
             self._acked += done
         except Exception as err:  # not written: the items stay pending and are sent again (at-least-once)
-            log.exception("MQTT %s: acking %d item(s) failed", self.settings.name, len(ids))
-            self._error(f"acking {len(ids)} item(s) failed: {err}")
+            log.exception("MQTT %s: %d 条确认失败 / acking %d item(s) failed", self.settings.name, len(ids), len(ids))
+            self._error(f"{len(ids)} 条确认失败 / acking {len(ids)} item(s) failed: {err}")
         self._wake.set()
