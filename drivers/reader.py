@@ -18,7 +18,7 @@ from drivers.errors import DriverError, InvalidValue
 from drivers.flags import CurrentLoop, range_flag, worst
 from drivers.link import LinkRegistry
 from drivers.profiles.config import DeviceConfig, DevicesConfig, PointOverride, SerialLinkConfig, TcpLinkConfig
-from drivers.profiles.schema import InfoItem, Point, Profile
+from drivers.profiles.schema import Command, InfoItem, Point, Profile
 from drivers.profiles.state import evaluate_states
 
 __all__ = [
@@ -150,6 +150,19 @@ class ModbusSource:
                 out[name] = RawResult(r.value, r.raw)
         return out
 
+    async def write_item(self, item: InfoItem, value: float) -> None:
+        """3021: the parameter's engineering value through its scale/offset/type/order into its registers."""
+        spec = self._specs[item.name]
+        words = spec.encode(value)  # ValueError: the value does not fit the register
+        fc = item.write_function
+        await self.device.write(fc, spec.address, words[0] if fc == 6 else words)  # type: ignore[attr-defined]
+
+    async def write_command(self, command: Command) -> None:
+        """The register/coil write that starts an analyzer operation ([[commands]])."""
+        value: bool | int | tuple[int, ...]
+        value = bool(command.value) if command.fc == 5 else command.words[0] if command.fc == 6 else command.words
+        await self.device.write(command.fc, command.address, value)  # type: ignore[attr-defined]
+
 
 class Dlt645Source:
     """Profile items (by DI) read one by one from a `drivers.dlt645.Dlt645Meter`; raw is the reply's bytes."""
@@ -203,6 +216,19 @@ class ProfiledDevice:
         self.config = config
         self._items: tuple[Point | InfoItem, ...] = (*profile.points, *profile.info)
         self.last_error: DriverError | None = None
+
+    @property
+    def writable(self) -> bool:
+        """Whether this device's source can write registers (Modbus); others answer 3021/3011 … with None."""
+        return hasattr(self.source, "write_command")
+
+    async def write_info(self, item: InfoItem, value: float) -> None:
+        """Write one `writable` parameter; DriverError from the link, ValueError when the value cannot be encoded."""
+        await self.source.write_item(item, value)  # type: ignore[attr-defined]
+
+    async def send_command(self, command: Command) -> None:
+        """Start an operation of the profile's `[[commands]]`; DriverError when the device did not take it."""
+        await self.source.write_command(command)  # type: ignore[attr-defined]
 
     def override(self, point: str) -> PointOverride:
         return self.config.override(point) if self.config is not None else PointOverride()

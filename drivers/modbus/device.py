@@ -49,6 +49,8 @@ class ModbusDevice:
         self._plans: dict[tuple[PointSpec, ...], tuple[BlockPlan, ...]] = {}
         self.reads = 0
         """Requests sent (for tests and counters)."""
+        self.writes = 0
+        """Write requests sent."""
 
     async def read(self, function: int, address: int, count: int, *, timeout: float | None = None) -> list[int]:
         """Registers (fc 3/4) or 0/1 bits (fc 1/2) from `address` (0-based wire address)."""
@@ -68,6 +70,30 @@ class ModbusDevice:
             )
             reply_pdu = frames.mbap_reply_pdu(reply)
         return frames.parse_read_pdu(reply_pdu, function, count)
+
+    async def write(
+        self, function: int, address: int, values: bool | int | Sequence[int], *, timeout: float | None = None
+    ) -> None:
+        """Write a coil (fc 5), one register (fc 6) or several (fc 16); returns once the device echoed it.
+
+        Through the same link owner as the reads, so a write waits its turn behind a poll and is paced like it.
+        Raises the DriverError of the failure (exception reply, timeout, a reply that is not the echo)."""
+        pdu = frames.write_pdu(function, address, values)
+        self.writes += 1
+        if self.framing == "rtu":
+            request = frames.rtu_frame(self.unit, pdu)
+            reply = await self.link.exchange(
+                self.key, request, frames.rtu_write_reply_length(self.unit, function), timeout=timeout
+            )
+            reply_pdu = frames.rtu_write_reply_pdu(reply, self.unit, function)
+        else:
+            tid = frames.next_transaction_id()
+            request = frames.mbap_frame(tid, self.unit, pdu)
+            reply = await self.link.exchange(
+                self.key, request, frames.mbap_reply_length(tid, self.unit), timeout=timeout
+            )
+            reply_pdu = frames.mbap_reply_pdu(reply)
+        frames.parse_write_pdu(reply_pdu, pdu)
 
     def plan(self, points: Sequence[PointSpec]) -> tuple[BlockPlan, ...]:
         """The block plan for these points: computed once, then refined as the device rejects blocks."""

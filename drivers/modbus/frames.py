@@ -1,4 +1,4 @@
-"""Modbus RTU and MBAP (Modbus TCP) framing for read requests, written from the spec, no I/O.
+"""Modbus RTU and MBAP (Modbus TCP) framing for read and write requests, written from the spec, no I/O.
 
 Hand-written rather than pymodbus framers because the link owner holds the bytes: the same owner carries
 Modbus RTU, DL/T 645 and serial-text frames on one RS-485 bus, and needs a `reply_length` that skips leading
@@ -10,25 +10,34 @@ from __future__ import annotations
 
 import itertools
 import struct
+from collections.abc import Sequence
 
 from drivers.errors import DeviceException, ProtocolError
 from drivers.link.protocol import ReplyLength
 
 __all__ = [
     "READ_FUNCTIONS",
+    "WRITE_FUNCTIONS",
     "crc16",
     "mbap_frame",
     "mbap_reply_length",
     "next_transaction_id",
     "parse_read_pdu",
+    "parse_write_pdu",
     "read_pdu",
     "rtu_frame",
     "rtu_reply_length",
     "rtu_reply_pdu",
+    "rtu_write_reply_length",
+    "rtu_write_reply_pdu",
+    "write_pdu",
 ]
 
 READ_FUNCTIONS = (1, 2, 3, 4)
 """Read coils, read discrete inputs, read holding registers, read input registers."""
+
+WRITE_FUNCTIONS = (5, 6, 16)
+"""Write single coil, write single register, write multiple registers (analyzer commands and 3021 parameters)."""
 
 MAX_REGISTERS = 125  # Modbus application protocol §6.3/6.4: 1..125 (0x7D) registers per read
 MAX_BITS = 2000  # §6.1/6.2: 1..2000 (0x7D0) coils or inputs per read
@@ -65,6 +74,80 @@ def read_pdu(function: int, address: int, count: int) -> bytes:
     if not 0 <= address <= 0xFFFF or address + count > 0x10000:
         raise ValueError(f"address {address}+{count} outside 0..65535")
     return struct.pack(">BHH", function, address, count)
+
+
+MAX_WRITE_REGISTERS = 123  # §6.12: 1..123 (0x7B) registers per write multiple registers
+
+
+def write_pdu(function: int, address: int, values: bool | int | Sequence[int]) -> bytes:
+    """PDU of a write request (spec §6.5, §6.6, §6.12): fc 5 a coil (True → FF00, False → 0000), fc 6 one
+    register, fc 16 `values` registers (byte count = 2 × quantity)."""
+    if not 0 <= address <= 0xFFFF:
+        raise ValueError(f"address {address} outside 0..65535")
+    if function == 5:
+        if not isinstance(values, bool):
+            raise ValueError("fc 5 writes a coil: True or False")
+        return struct.pack(">BHH", 5, address, 0xFF00 if values else 0x0000)
+    if function == 6:
+        if isinstance(values, bool) or not isinstance(values, int) or not 0 <= values <= 0xFFFF:
+            raise ValueError(f"fc 6 writes one register 0..65535, not {values!r}")
+        return struct.pack(">BHH", 6, address, values)
+    if function == 16:
+        words = [values] if isinstance(values, int) else list(values)
+        if not 1 <= len(words) <= MAX_WRITE_REGISTERS or address + len(words) > 0x10000:
+            raise ValueError(f"fc 16 writes 1..{MAX_WRITE_REGISTERS} registers within 0..65535, not {len(words)}")
+        if any(isinstance(w, bool) or not 0 <= w <= 0xFFFF for w in words):
+            raise ValueError(f"register values 0..65535 expected, not {words}")
+        return struct.pack(f">BHHB{len(words)}H", 16, address, len(words), 2 * len(words), *words)
+    raise ValueError(f"function {function} is not a write function (5, 6, 16)")
+
+
+def _find_rtu_write(buf: bytes, unit: int, function: int) -> tuple[int, int] | None:
+    """(start, end) of the first CRC-valid write reply (8 bytes; an exception 5) from `unit` in buf."""
+    start = buf.find(unit)
+    while start != -1 and start + 1 < len(buf):
+        code = buf[start + 1]
+        size = 5 if code == function | 0x80 else 8 if code == function else 0
+        if size and start + size <= len(buf):
+            frame = buf[start : start + size]
+            if crc16(frame[:-2]) == int.from_bytes(frame[-2:], "little"):
+                return start, start + size
+        start = buf.find(unit, start + 1)
+    return None
+
+
+def rtu_write_reply_length(unit: int, function: int) -> ReplyLength:
+    """`reply_length` for an RTU write reply: the echo of address and value/quantity (8 bytes), or 5 for an
+    exception; leading garbage and a local echo of the request (also 8 bytes, valid CRC, same start) are skipped
+    only when they are not a well-formed reply, so a bus with echo needs the owner's echo handling."""
+
+    def reply_length(buf: bytes) -> int | None:
+        found = _find_rtu_write(buf, unit, function)
+        return None if found is None else found[1]
+
+    return reply_length
+
+
+def rtu_write_reply_pdu(reply: bytes, unit: int, function: int) -> bytes:
+    found = _find_rtu_write(reply, unit, function)
+    if found is None:
+        raise ProtocolError(f"no valid RTU write reply from unit {unit} in {reply.hex(' ')}")
+    start, end = found
+    return reply[start + 1 : end - 2]
+
+
+def parse_write_pdu(pdu: bytes, request: bytes) -> None:
+    """Check a write reply against its request: fc 5/6 echo the request (§6.5/§6.6), fc 16 echoes address and
+    quantity (§6.12). A reply that differs means the device did not take the value: ProtocolError."""
+    if not pdu:
+        raise ProtocolError("empty reply PDU")
+    function = request[0]
+    if pdu[0] == function | 0x80:
+        if len(pdu) != 2:
+            raise ProtocolError(f"malformed exception reply {pdu.hex(' ')}")
+        raise DeviceException.from_code(pdu[1])
+    if pdu != request[:5]:
+        raise ProtocolError(f"write reply {pdu.hex(' ')} does not echo the request {request[:5].hex(' ')}")
 
 
 def rtu_frame(unit: int, pdu: bytes) -> bytes:

@@ -220,6 +220,37 @@ class PointSpec:
             return raw
         return raw * self.scale + self.offset
 
+    def encode(self, value: float) -> list[int]:
+        """Registers that make `decode` give `value` (a 3021 parameter write): raw = (value − offset) / scale.
+
+        An integer register takes only a value that lands on a whole raw number (within 1e-6; 16.55 with scale
+        0.1 is refused, never rounded to a value the platform did not ask for) inside the type's limits."""
+        dtype = self.dtype
+        if dtype not in _STRUCT or self.function not in (3, 4):
+            raise ValueError(f"{self.name}: {dtype} registers cannot be written as a number")
+        if not math.isfinite(value):
+            raise ValueError(f"{self.name}: {value} is not a finite number")
+        raw: float | int = (value - self.offset) / self.scale
+        if dtype not in (DataType.FLOAT32, DataType.FLOAT64):
+            whole = round(raw)
+            if abs(raw - whole) > 1e-6:
+                raise ValueError(f"{self.name}: {value} is not a whole number of steps of {self.scale}")
+            bits = 8 * struct.calcsize(_STRUCT[dtype])
+            lo, hi = (0, 2**bits - 1) if dtype.value.startswith("u") else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
+            if not lo <= whole <= hi:
+                raise ValueError(f"{self.name}: {value} does not fit {dtype}")
+            raw = whole
+        elif dtype is DataType.FLOAT32 and abs(raw) > 3.4028234e38:
+            raise ValueError(f"{self.name}: {value} does not fit float32")
+        data = struct.pack(_STRUCT[dtype], raw)
+        order = "little" if self.order.byte_swap else "big"
+        words = [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
+        if order == "little":
+            words = [int.from_bytes(w.to_bytes(2, "big"), "little") for w in words]
+        if self.order.word_swap:
+            words.reverse()
+        return words
+
     def result(self, registers: Sequence[int]) -> PointResult:
         raw = tuple(registers)
         try:

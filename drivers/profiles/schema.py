@@ -1,7 +1,9 @@
 """The shape of a device profile: one TOML file per device model, validated before anything touches a bus.
 
 A profile says where a device keeps its values (`[[points]]`), how its state registers turn into HJ 212 flags
-and 3020 state codes (`[state.<point>]`), and which registers hold its i13xxx parameters (`[[info]]`).
+and 3020 state codes (`[state.<point>]`), which registers hold its i13xxx parameters (`[[info]]`, `writable`
+when a platform may set them with 3021), and which register writes start its operations (`[[commands]]`: the
+calibration, measurement and standard check a platform asks for with 3011/3012/3022/3024).
 Unknown keys are rejected (a misspelt `scael` must not silently mean scale 1), and cross-references are
 checked here so a profile that loads is one the reader can run. `docs/profiles.md` documents every key.
 """
@@ -16,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from agent.model import FLAGS
 
 __all__ = [
+    "COMMAND_KINDS",
+    "Command",
     "DataType",
     "DeviceSection",
     "InfoItem",
@@ -265,11 +269,18 @@ SERIAL_NUMBER = "SN"
 _SN_TYPES = frozenset({"string", "uint16", "uint32", "uint64", "bcd16", "bcd32"})
 
 
+# Types a 3021 value may be written as: numbers only (a text or a BCD time is not a parameter a platform sets).
+WRITABLE_TYPES = frozenset({"int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64"})
+
+
 class InfoItem(_Register):
     """`[[info]]`: an analyzer parameter uploaded with CN=3020 (i13xxx: range, slope, digestion time …), or with
     `code = "SN"` the instrument's serial number (3019)."""
 
     code: str = Field(description='3020 info code, e.g. i13004 消解温度; or "SN", the serial number (3019)')
+    writable: bool = Field(False, description="a platform may set it with 3021 (the register is written)")
+    range: tuple[float, float] | None = Field(None, description="[low, high] a 3021 value must lie in (writable)")
+    write_fc: Literal[6, 16] | None = Field(None, description="write function; 6 for one register, else 16")
 
     @field_validator("code")
     @classmethod
@@ -284,6 +295,76 @@ class InfoItem(_Register):
             raise ValueError("SN: a string or unsigned integer register without scale/offset expected")
         return self
 
+    @model_validator(mode="after")
+    def _writable(self) -> Self:
+        """A platform's 3021 reaches the analyzer only through an explicit, bounded entry: HJ 212 gives no limits
+        for i13xxx values, so the profile must say which values the analyzer accepts."""
+        check_range(self.range)
+        if not self.writable:
+            if self.range is not None or self.write_fc is not None:
+                raise ValueError("range/write_fc: only for a writable item (writable = true)")
+            return self
+        if self.code == SERIAL_NUMBER or not self.code.startswith("i13"):
+            raise ValueError("writable: only i13xxx parameters can be set by a platform (3021)")
+        if self.type not in WRITABLE_TYPES:
+            raise ValueError(f"writable: a numeric register type expected, not {self.type!r}")
+        if self.range is None:
+            raise ValueError("range: a writable item needs [low, high], the values the analyzer accepts")
+        if self.fc not in (None, 3):
+            raise ValueError("writable: only a holding register (fc = 3) can be written")
+        if self.write_fc == 6 and self.words != 1:
+            raise ValueError(f"write_fc: 6 writes one register; {self.type} takes {self.words}")
+        return self
+
+    @property
+    def write_function(self) -> int:
+        """Function code of a 3021 write: the profile's, else 6 (one register) or 16 (several)."""
+        return self.write_fc or (6 if self.words == 1 else 16)
+
+
+# Operations a platform starts (HJ 212-2017 C.29/C.30 3011/3012; 2025 3011 CalibrationType 0 zero / 1 span,
+# 3022 sample retention, 3024 standard check). `calibration` is the analyzer's own full calibration, used for a
+# 2017 3011 that names no type.
+CommandKind = Literal[
+    "zero_calibration", "span_calibration", "calibration", "measure_now", "standard_check", "sample_retain"
+]
+COMMAND_KINDS: tuple[str, ...] = CommandKind.__args__  # type: ignore[attr-defined]
+
+
+class Command(ProfileModel):
+    """`[[commands]]`: one register (fc 6/16) or coil (fc 5) write that starts an analyzer operation."""
+
+    kind: CommandKind
+    title: str = ""
+    fc: Literal[5, 6, 16] = Field(description="5 write coil, 6 write register, 16 write registers")
+    address: int = Field(ge=0, le=0xFFFF, description="wire (0-based) address")
+    value: int | bool | tuple[int, ...] = Field(description="fc 6: 0..65535; fc 16: a list of them; fc 5: true/false")
+
+    @model_validator(mode="after")
+    def _value(self) -> Self:
+        v = self.value
+        if self.fc == 5:
+            if not isinstance(v, bool):
+                raise ValueError("value: true or false expected for a coil (fc 5)")
+        elif self.fc == 6:
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 0xFFFF:
+                raise ValueError("value: one register value 0..65535 expected for fc 6")
+        else:
+            words = (v,) if isinstance(v, int) and not isinstance(v, bool) else v
+            if not isinstance(words, tuple) or not 1 <= len(words) <= 123:
+                raise ValueError("value: 1..123 register values expected for fc 16")
+            if any(isinstance(w, bool) or not 0 <= w <= 0xFFFF for w in words):
+                raise ValueError("value: register values 0..65535 expected for fc 16")
+            if self.address + len(words) > 0x10000:
+                raise ValueError("address: the registers written run past 65535")
+        return self
+
+    @property
+    def words(self) -> tuple[int, ...]:
+        """The register values written (fc 6/16)."""
+        v = self.value
+        return v if isinstance(v, tuple) else (int(v),)
+
 
 class Profile(ProfileModel):
     """A whole profile file; cross-references between sections are checked once, at load."""
@@ -292,6 +373,7 @@ class Profile(ProfileModel):
     points: tuple[Point, ...]
     state: dict[str, StateTable] = {}
     info: tuple[InfoItem, ...] = ()
+    commands: tuple[Command, ...] = ()
     serialtext: dict[str, Any] | None = Field(
         None, description="serial text protocol (drivers.serialtext.TextSpec keys except fields); fields = points"
     )
@@ -329,6 +411,12 @@ class Profile(ProfileModel):
         for p in self.points:
             if p.role == "state" and p.name not in self.state:
                 raise ValueError(f"{names[p.name]}: state point {p.name!r} has no [state.{p.name}] table")
+        kinds = [c.kind for c in self.commands]
+        for kind in set(kinds):
+            if kinds.count(kind) > 1:
+                raise ValueError(f"commands: {kind!r} given {kinds.count(kind)} times (one write per operation)")
+        if self.device.protocol != "modbus" and (self.commands or any(i.writable for i in self.info)):
+            raise ValueError("commands/writable: register writes need protocol = 'modbus'")
         if sum(p.role == "clock" for p in self.points) > 1:
             raise ValueError("points: at most one point with role = 'clock'")
         if (self.device.protocol == "serialtext") != (self.serialtext is not None):
@@ -364,6 +452,13 @@ class Profile(ProfileModel):
     def values(self) -> tuple[Point, ...]:
         """The measurement points, in file order."""
         return tuple(p for p in self.points if p.role == "value")
+
+    def command(self, kind: str) -> Command | None:
+        """The write that starts `kind`, or None when this analyzer cannot be asked for it."""
+        return next((c for c in self.commands if c.kind == kind), None)
+
+    def info_item(self, code: str) -> InfoItem | None:
+        return next((i for i in self.info if i.code == code), None)
 
     def point(self, name: str) -> Point:
         for p in self.points:
