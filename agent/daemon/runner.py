@@ -222,26 +222,55 @@ class Daemon:
                 self._write_status({**site.status(), "stopped": True})
 
     async def _reload(self) -> None:
+        """SIGHUP: everything the new site needs is prepared while the old one keeps running (the file checked,
+        a new store opened, the devices built on their links); any failure there is `reload_refused` and nothing
+        changes. Only then is the old site stopped and the new one started. A new store path swaps the store; the
+        same path keeps the open store (closing and reopening it would only interrupt the uplinks' outboxes)."""
         from agent.config import ConfigError
 
         try:
             plan = load_plan(self.options)
         except (ConfigError, OSError, ValueError) as err:
+            _refused(str(err))
+            return
+        try:
+            new_store = None if _same_file(plan.store_path, self.plan.store_path) else self._open_store(plan)
+        except Exception as err:  # a store that cannot be opened must not cost the running site (bug: exit 1)
+            _refused(f"{plan.store_path}: store cannot be opened / 无法打开存储: {err}")
+            return
+        try:
+            await _check_devices(plan)
+        except Exception as err:
+            if new_store is not None:
+                new_store.close()
+            _refused(f"devices / 设备: {err}")
+            return
+        event(log, logging.INFO, "reloading", "重新加载配置 / reloading configuration", site=plan.name)
+        old_plan = self.plan
+        await self._stop_site()
+        if new_store is not None and self.store is not None:
+            self.store.close()
+            self.store = new_store
+        elif self.store is not None:
+            self.store.policy = plan.retention  # same store: the new retention applies from the next prune
+        self.plan = plan
+        try:
+            await self._start_site(plan)
+        except Exception as err:  # the old site was checked at its own start: bring it back rather than stop
             event(
                 log,
                 logging.ERROR,
-                "reload_refused",
-                "新配置无效, 继续使用当前配置 / new configuration invalid, keeping the running one",
-                reason=str(err).replace("\n", "; "),
+                "reload_failed",
+                "新配置启动失败, 恢复原配置 / new configuration failed to start, restoring the previous one",
+                error=err,
             )
+            await self._stop_site()
+            if new_store is not None:
+                new_store.close()
+                self.store = self._open_store(old_plan)
+            self.plan = old_plan
+            await self._start_site(old_plan)
             return
-        event(log, logging.INFO, "reloading", "重新加载配置 / reloading configuration", site=plan.name)
-        await self._stop_site()
-        if plan.store_path != self.plan.store_path and self.store is not None:
-            self.store.close()
-            self.store = self._open_store(plan)
-        self.plan = plan
-        await self._start_site(plan)
         event(log, logging.INFO, "reloaded", "配置已重新加载 / configuration reloaded", site=plan.name)
 
     async def _status_loop(self) -> None:
@@ -263,6 +292,34 @@ class Daemon:
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(snapshot, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
         tmp.replace(path)
+
+
+def _refused(reason: str) -> None:
+    event(
+        log,
+        logging.ERROR,
+        "reload_refused",
+        "新配置无效, 继续使用当前配置 / new configuration invalid, keeping the running one",
+        reason=reason.replace("\n", "; "),
+    )
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """The same store file, however the two configs spell its path."""
+    return a.resolve() == b.resolve()
+
+
+async def _check_devices(plan: SitePlan) -> None:
+    """Build the plan's devices on a throwaway link registry (nothing is opened), so that a device the site
+    could not build refuses the reload instead of failing after the running site was stopped."""
+    from drivers.link import LinkRegistry
+    from drivers.reader import build_devices
+
+    registry = LinkRegistry()
+    try:
+        build_devices(plan.devices, plan.profiles, registry)
+    finally:
+        await registry.close()
 
 
 def _notifier() -> Any:
