@@ -129,7 +129,23 @@ def _devices(specs: list[str]) -> tuple[dict[str, Any], dict[str, Any], dict[str
     return links, devices, profiles
 
 
-def _outlets(options: InitOptions, profiles: dict[str, Profile]) -> dict[str, dict[str, Any]]:
+def _duct_area_note(oid: str, seen: set[str]) -> str:
+    if "a01011" not in seen:
+        why = "没有设备测烟气流速 a01011 / no device measures the flue gas velocity a01011"
+    elif "a00000" in seen:
+        why = "流量已由设备直接测量 a00000 / the flow a00000 is measured directly"
+    else:
+        why = "缺少烟气温度 a01012 或湿度 a01014 / flue gas temperature a01012 or humidity a01014 is missing"
+    return (
+        f"{oid}: 已写入烟道截面积, 但暂不计算标干流量 Qsn: {why} / "
+        f"duct_area written, but no Qsn is computed from it yet: {why}"
+    )
+
+
+def _outlets(
+    options: InitOptions, profiles: dict[str, Profile], notes: list[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    notes = notes if notes is not None else []
     kinds: dict[str, str] = {}
     for spec in options.outlets:
         oid, _, kind = spec.partition("=")
@@ -161,8 +177,13 @@ def _outlets(options: InitOptions, profiles: dict[str, Profile]) -> dict[str, di
             if "a01011" in seen and not velocity_ok:
                 factors = [f for f in factors if f["code"] != "a01011"]  # Qsn needs duct_area, temperature, humidity
             elif "a01011" in seen:
-                outlet["duct_area"] = options.duct_area
                 outlet["flow_code"] = "a00000"
+            if options.duct_area is not None:
+                # The duct is the outlet's, whatever measures it today: the value the installer gave is kept for
+                # the velocity probe added later, and said why it does nothing yet.
+                outlet["duct_area"] = options.duct_area
+                if not velocity_ok or "a01011" not in seen:
+                    notes.append(_duct_area_note(oid, seen))
             if {"a21003", "a21004"} <= seen and "a21002" not in seen:
                 outlet["nox"] = {"no": "a21003", "no2": "a21004"}  # NOx as NO2 from its parts (regs.md §2.2)
             if options.reference_o2 is not None and "a19001" in seen:
@@ -208,14 +229,15 @@ def _platforms(options: InitOptions, mns: dict[str, str]) -> dict[str, Any]:
     return platforms
 
 
-def build_site(options: InitOptions, draft: bool = False) -> dict[str, Any]:
-    """The configuration as plain data; `draft`: skip the checks that need answers still to come."""
+def build_site(options: InitOptions, draft: bool = False, notes: list[str] | None = None) -> dict[str, Any]:
+    """The configuration as plain data; `draft`: skip the checks that need answers still to come. `notes` gets
+    what the installer should know about an answer that was kept but does nothing yet (bilingual lines)."""
     if not options.site and not draft:
         raise InitError("--site: the site name is needed")
     if not options.devices and not draft:
         raise InitError("--device: at least one device is needed (das profiles lists the profiles)")
     links, devices, profiles = _devices(options.devices)
-    outlets = _outlets(options, profiles)
+    outlets = _outlets(options, profiles, notes)
     mns = _mns(options, outlets, draft)
     data: dict[str, Any] = {"version": 1, "site": {"name": options.site or ""}}
     data["links"] = links
