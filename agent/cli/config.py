@@ -157,8 +157,9 @@ def register(app: typer.Typer) -> None:
         )
         if not yes:
             options = _ask(options)
+        notes: list[str] = []
         try:
-            data = build_site(options)
+            data = build_site(options, notes=notes)
         except InitError as err:
             typer.echo(f"无法生成 / cannot write the configuration: {err}", err=True)
             raise typer.Exit(2) from None
@@ -171,6 +172,8 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"已写入 {output}, 但需要修改 / written, but needs editing:\n{err}", err=True)
             raise typer.Exit(2) from None
         typer.echo(f"已写入 / written: {output}")
+        for note in notes:
+            typer.echo(f"注意 / note: {note}", err=True)
         typer.echo(render_summary(config))
 
 

@@ -38,3 +38,17 @@ def test_duct_area_with_a_velocity_source_computes_qsn_and_says_nothing() -> Non
 def test_no_duct_area_no_note() -> None:
     data, notes = _site("cems_fpi_cems2000@/dev/ttyS1:1", duct_area=None)
     assert "duct_area" not in data["outlets"]["DA001"] and notes == []
+
+
+def test_das_init_prints_the_note(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from agent.cli import _load_commands, app
+
+    _load_commands()
+    out = tmp_path / "das.toml"
+    args = ["init", "-y", "-o", str(out), "--site", "x", "--device", "cems_fpi_cems2000@/dev/ttyS1:1"]
+    result = CliRunner().invoke(app, [*args, "--duct-area", "12.57"])
+    assert result.exit_code == 0, result.output
+    assert "注意 / note: DA001" in result.output and "a01011" in result.output
+    assert load_config(out, environ={}).outlets["DA001"].duct_area == 12.57
