@@ -24,6 +24,7 @@ from typing import Any
 
 from agent.daemon.clock import AgentClock
 from agent.daemon.clockdrift import ClockDriftAlarms, enable_time_sync
+from agent.daemon.liveness import Liveness, site_progress
 from agent.daemon.plan import SitePlan, plan_from_config
 from agent.daemon.site import Site
 from agent.logs import event, get_logger
@@ -32,6 +33,9 @@ from buffer import Store
 __all__ = ["RunOptions", "run", "run_async"]
 
 log = get_logger("daemon")
+
+ALIVE_PERIODS = 10  # the watchdog's alive(): this many poll intervals without progress is a stuck agent
+ALIVE_FLOOR_S = 60.0  # real seconds, whatever the intervals and clock speed
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,12 @@ class Daemon:
         self._drift: ClockDriftAlarms | None = None
         self.store: Store | None = None
         self.notifier = _notifier()
+        # The watchdog's alive(): polls or statistics moved within ALIVE_PERIODS of their shortest interval.
+        self.liveness = Liveness(
+            lambda: site_progress(self.site),
+            self._alive_limit_s,
+            starting=lambda: self.site is None or self.site.first_poll_s is None,
+        )
 
     def _open_store(self, plan: SitePlan) -> Store:
         plan.store_path.parent.mkdir(parents=True, exist_ok=True)
@@ -169,6 +179,19 @@ class Daemon:
                     site.uplinks.manager.report_restart(outlet, now, now)  # 2081 (C.37)
         return site
 
+    def _alive_limit_s(self) -> float:
+        """ALIVE_PERIODS of the shortest poll or real-time interval (agent seconds, converted to real seconds),
+        never under ALIVE_FLOOR_S: a poll over dead analyzers takes real timeouts whatever the clock speed."""
+        site = self.site
+        intervals: list[float] = []
+        if site is not None:
+            if site.acquisition is not None:
+                intervals += [s.interval_s for s in site.acquisition.state.values()]
+            intervals += [float(p.params.rtd_interval) for p in site.pipelines.values()]
+        if not intervals:
+            return ALIVE_FLOOR_S
+        return max(ALIVE_FLOOR_S, ALIVE_PERIODS * self.clock.real_seconds(min(intervals)))
+
     async def serve(self) -> int:
         loop = asyncio.get_running_loop()
         for sig, handler in ((signal.SIGTERM, self.stop_event.set), (signal.SIGINT, self.stop_event.set)):
@@ -190,7 +213,7 @@ class Daemon:
         async with AsyncExitStack() as stack:
             self.store = self._open_store(self.plan)
             stack.callback(lambda: self.store.close() if self.store is not None else None)
-            watchdog = _watchdog(self.notifier)
+            watchdog = _watchdog(self.notifier, self.liveness)
             if watchdog is not None:
                 stack.callback(watchdog.cancel)
             await self._start_site(self.plan)
@@ -330,14 +353,14 @@ def _notifier() -> Any:
     return SdNotifier.from_env()
 
 
-def _watchdog(notifier: Any) -> asyncio.Task[None] | None:
+def _watchdog(notifier: Any, alive: Callable[[], bool] | None = None) -> asyncio.Task[None] | None:
     if notifier is None:
         return None
     try:
         from agent.watchdog import start_watchdog
     except ImportError:
         return None
-    return start_watchdog(notifier=notifier)
+    return start_watchdog(notifier=notifier, alive=alive)
 
 
 async def run_async(options: RunOptions, *, on_error: Callable[[str], None] | None = None) -> int:
