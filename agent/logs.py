@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
-__all__ = ["Flood", "StructuredFormatter", "event", "get_logger", "setup_logging"]
+__all__ = ["PACKAGES", "Flood", "StructuredFormatter", "event", "get_logger", "setup_logging"]
 
 _SYSLOG_PRIORITY = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3, logging.CRITICAL: 2}
 _ROOT = "das"
@@ -49,24 +49,46 @@ class StructuredFormatter(logging.Formatter):
         parts += [f"{k}={_quote(v)}" for k, v in fields.items() if v is not None]
         if record.exc_info:
             parts.append("exc=" + _quote(self.formatException(record.exc_info).splitlines()[-1]))
-        line = " ".join(parts)
+        line = " ".join(parts).replace("\n", "\\n")  # one line per event, whatever a message carries
         if self.journald:
             return f"<{_SYSLOG_PRIORITY.get(record.levelno, 6)}>{line}"
         stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.created))
         return f"{stamp} {record.levelname} {line}"
 
 
+# Our top-level packages: each module logs to `logging.getLogger(__name__)` (uplink.session, drivers.link.owner,
+# agent.daemon.clock …) or to `das.<component>` (get_logger); all of them follow `--log-level`.
+PACKAGES = ("das", "agent", "drivers", "buffer", "uplink", "hil", "video")
+# Third-party libraries (paho, asyncio, pymodbus) speak only from WARNING up: their INFO/DEBUG is noise here.
+THIRD_PARTY_LEVEL = logging.WARNING
+
+
+class _OurHandler(logging.StreamHandler[IO[str]]):
+    """Marks the handler setup_logging installed, so a second call replaces it and leaves others' alone."""
+
+
 def setup_logging(level: int | str = logging.INFO, stream: IO[str] | None = None) -> logging.Logger:
-    """Route the agent's loggers to one stream (stdout by default) with the structured formatter."""
-    root = logging.getLogger(_ROOT)
+    """One structured handler on the root logger (stderr by default; journald keeps it under systemd).
+
+    Every logger of ours (`PACKAGES`) is set to `level`; any other logger inherits the root's WARNING, so a
+    third-party library's chatter stays out while its warnings still come in the same one-line format.
+    """
+    root = logging.getLogger()
     for handler in list(root.handlers):
-        root.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stdout)
+        if isinstance(handler, _OurHandler):
+            root.removeHandler(handler)
+    handler = _OurHandler(stream or sys.stderr)
     handler.setFormatter(StructuredFormatter(journald=bool(os.environ.get("JOURNAL_STREAM"))))
     root.addHandler(handler)
-    root.setLevel(level)
-    root.propagate = False
-    return root
+    root.setLevel(THIRD_PARTY_LEVEL)
+    for name in PACKAGES:
+        package = logging.getLogger(name)
+        package.setLevel(level)
+        package.propagate = True
+        for old in list(package.handlers):
+            if isinstance(old, _OurHandler):
+                package.removeHandler(old)
+    return logging.getLogger(_ROOT)
 
 
 def get_logger(component: str) -> logging.Logger:

@@ -1,0 +1,108 @@
+"""`das run` as a process: every logger of ours (uplink.session, drivers.link.owner, …) goes through the one
+structured handler (agent/logs.py) and follows `--log-level`; the platform's going down and coming back are one
+line each (style.md §5.5)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from hil.platform import Platform, PlatformConfig
+
+REPO = Path(__file__).resolve().parents[2]
+DEMO = REPO / "agent" / "config" / "demo_site.toml"
+STAMPED = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (DEBUG|INFO|WARNING|ERROR|CRITICAL) \S+ ")
+
+
+def site_config(tmp: Path, national_port: int, *, extra: str = "") -> Path:
+    """The demo site with its HJ 212-2017 platform at `national_port`, fast reconnects, the 2025 one unused."""
+    text = DEMO.read_text(encoding="utf-8")
+    text = text.replace("port = 19001\n", f"port = {national_port}\nbackoff_min_s = 0.2\nbackoff_max_s = 0.5\n{extra}")
+    text = text.replace("port = 19002\n", "port = 1\n")  # nothing listens: the province platform stays down
+    path = tmp / "site.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+class DasRun:
+    """`das run` in a subprocess; its merged stdout/stderr collected line by line."""
+
+    def __init__(self, config: Path, state: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        self.command = [sys.executable, "-c", "from agent.cli import main; main()", "run", "--config", str(config)]
+        self.command += ["--state-dir", str(state), *args]
+        self.env = {k: v for k, v in os.environ.items() if k not in ("JOURNAL_STREAM", "NOTIFY_SOCKET")}
+        self.env.update(env or {})
+        self.lines: list[str] = []
+        self._proc: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def _read(self, proc: asyncio.subprocess.Process) -> None:
+        assert proc.stdout is not None
+        async for raw in proc.stdout:
+            self.lines.append(raw.decode(errors="replace").rstrip("\n"))
+
+    async def wait_for(self, found: Callable[[str], bool], timeout: float) -> str:
+        async with asyncio.timeout(timeout):
+            while True:
+                hit = next((line for line in self.lines if found(line)), None)
+                if hit is not None:
+                    return hit
+                assert self._proc is not None and self._proc.returncode is None, "\n".join(self.lines[-40:])
+                await asyncio.sleep(0.1)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[DasRun]:
+        self._proc = await asyncio.create_subprocess_exec(
+            *self.command,
+            cwd=REPO,
+            env=self.env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._reader = asyncio.create_task(self._read(self._proc))
+        try:
+            yield self
+        finally:
+            if self._proc.returncode is None:
+                self._proc.send_signal(signal.SIGTERM)
+                try:
+                    await asyncio.wait_for(self._proc.wait(), 30)
+                except TimeoutError:
+                    self._proc.kill()
+                    await self._proc.wait()
+            await asyncio.wait_for(self._reader, 10)
+
+
+@pytest.mark.timeout(240)
+async def test_platform_down_and_back_are_one_structured_line_each(tmp_path: Path) -> None:
+    async with Platform(PlatformConfig(poll_interval=0.05), tmp_path / "platform.sqlite") as platform:
+        config = site_config(tmp_path, platform.port)
+        target = "national/DA001"
+        async with DasRun(config, tmp_path / "state", "--log-level", "INFO").running() as das:
+            await das.wait_for(lambda line: target in line and "已连接 / connected" in line, timeout=120)
+            await platform.set_fault("refuse", True)
+            platform.drop()  # the open connection goes too: the DAS sees the platform down
+            await das.wait_for(lambda line: target in line and "platform down" in line, timeout=60)
+            await asyncio.sleep(1.5)  # some refused reconnects (backoff ≤ 0.5 s)
+            await platform.set_fault("refuse", False)
+            await das.wait_for(lambda line: target in line and "platform back" in line, timeout=60)
+        lines = das.lines
+
+    ours = [line for line in lines if f" uplink.session {target}:" in line]
+    down = [line for line in ours if "platform down" in line]
+    back = [line for line in ours if "platform back" in line]
+    assert len(down) == 1 and " WARNING uplink.session " in down[0], ours
+    assert len(back) == 1 and " INFO uplink.session " in back[0], ours
+    assert all(STAMPED.match(line) for line in ours), ours
+    # INFO of our loggers passes at --log-level INFO; nothing of ours reaches the terminal unformatted
+    assert not [line for line in lines if line.startswith(("uplink.", "drivers.", "agent."))], lines[-40:]
+    assert not [line for line in ours if " DEBUG " in line]
