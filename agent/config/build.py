@@ -3,6 +3,7 @@
 - `link_params`: driver parameters per link; `devices_config` + `device_readers`: the profiled devices;
 - `reading_routes`: which outlet factor each device point feeds (device, point) → (outlet, code);
 - `outlet_params`: `OutletParams` per outlet for the statistics engine;
+- `power_points`: per outlet, the meter points sent as HJ 212-2025 ST=44 electricity data, and how often;
 - `platform_settings` / `session_settings` / `mqtt_settings`: the uplink's models, secrets in clear text;
 - `das_identity`: the DAS's HJ 212-2025 identity (i23005-i23008) for 1001/1002, when `[site]` gives one;
 - `retention_policy`, `store_path`.
@@ -33,6 +34,7 @@ from uplink.mqtt.settings import MqttSettings
 from uplink.settings import PlatformSettings, target_name
 
 __all__ = [
+    "PowerPlan",
     "Route",
     "das_identity",
     "device_readers",
@@ -41,6 +43,7 @@ __all__ = [
     "mqtt_settings",
     "outlet_params",
     "platform_settings",
+    "power_points",
     "reading_routes",
     "retention_policy",
     "session_settings",
@@ -61,6 +64,42 @@ class Route:
     equipment: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class PowerPlan:
+    """ST=44 data of one outlet: (device, d-code its readings are stored under, decimals) per point, every
+    `interval_s` seconds, to the sessions of `platforms` (HJ 212-2025 only, checked at load)."""
+
+    interval_s: int
+    points: tuple[tuple[str, str, int], ...]
+    platforms: tuple[str, ...]
+
+    @property
+    def devices(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(device for device, _, _ in self.points))
+
+
+def _power_code(config: SiteConfig, device: str, point: str) -> str | None:
+    ref = f"{device}.{point}"
+    return next((p.code for o in config.outlets.values() if o.power for p in o.power.points if p.point == ref), None)
+
+
+def power_points(config: SiteConfig) -> dict[str, PowerPlan]:
+    """Outlet → its `[outlets.<id>.power]` as a plan; the interval defaults to the shortest RtdInterval of the
+    platforms it goes to (what each of them gets as real-time data)."""
+    out: dict[str, PowerPlan] = {}
+    for oid, outlet in config.outlets.items():
+        power = outlet.power
+        if power is None:
+            continue
+        interval = power.interval_s
+        if interval is None:
+            known = [_platform_data(config, n)["rtd_interval"] for n in power.platforms if n in config.platforms]
+            interval = int(min(known)) if known else int(outlet.rtd_interval)
+        points = tuple((p.point.rpartition(".")[0], p.code, p.decimals) for p in power.points)
+        out[oid] = PowerPlan(interval, points, tuple(power.platforms))
+    return out
+
+
 def link_params(config: SiteConfig) -> dict[str, SerialParams | TcpParams]:
     """Driver parameters of each link (unset serial line settings from its devices' profiles)."""
     params, problems = _link_params(config, config.profiles)
@@ -73,6 +112,9 @@ def _point_code(config: SiteConfig, device: str, point: str) -> str | None:
     override = config.devices[device].override(point)
     if override.factor is not None:
         return override.factor
+    power = _power_code(config, device, point)
+    if power is not None:  # a meter point sent as ST=44 data is stored under its d-code (equipment reads it too)
+        return power
     profile = config.profiles.get(device)
     return next((p.factor for p in profile.values() if p.name == point), None) if profile else None
 
@@ -98,10 +140,14 @@ def _equipment_source(config: SiteConfig, eq: Any) -> str:
 
 
 def devices_config(config: SiteConfig) -> DevicesConfig:
-    """The profiles package's devices config; points an outlet maps get that factor code, so `das read` and
-    the readings agree with the outlets."""
+    """The profiles package's devices config; points an outlet maps get that factor code (a power point its
+    ST=44 d-code), so `das read` and the readings agree with the outlets."""
     devices: dict[str, DeviceConfig] = {}
     codes: dict[tuple[str, str], str] = {}
+    for oid_power in config.outlets.values():
+        for p in oid_power.power.points if oid_power.power else ():
+            device, _, point = p.point.rpartition(".")
+            codes[(device, point)] = p.code
     for key, routes in reading_routes(config).items():
         first = next((r for r in routes if not r.equipment), None)
         if first is not None:
@@ -181,8 +227,21 @@ def session_settings(config: SiteConfig) -> dict[str, PlatformSettings]:
             data = {**base, "mns": {outlet: mn}}
             if "st" not in table.model_fields_set and outlet in config.outlets:
                 data["st"] = _ST[config.outlets[outlet].kind]
+            power = config.outlets[outlet].power if outlet in config.outlets else None
+            if power is not None:
+                data.update(_power_session(config, name, power, data))
             out[target_name(name, outlet)] = PlatformSettings.model_validate(data)
     return out
+
+
+def _power_session(config: SiteConfig, name: str, power: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """A session of an outlet with ST=44 data: only the listed platforms take it (`upload.power`), with the
+    points' decimals (the platform's own `decimals` win)."""
+    listed = name in power.platforms
+    update: dict[str, Any] = {"upload": {**data.get("upload", {}), "power": listed and data["upload"]["power"]}}
+    if listed:
+        update["decimals"] = {**{p.code: p.decimals for p in power.points}, **(data.get("decimals") or {})}
+    return update
 
 
 def mqtt_settings(config: SiteConfig) -> dict[str, MqttSettings]:

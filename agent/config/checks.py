@@ -3,7 +3,8 @@
 device → link; device → profile (and its points, address kind, link framing); line settings consistent per
 physical endpoint (style.md §2.1: two analyzers on /dev/ttyS1 share one owner); outlet factor → a reported
 device point whose factor code and unit agree; equipment → device point; platform and MQTT MNs → outlets,
-one MN per outlet; a platform's intervals equal its outlets' statistics intervals.
+one MN per outlet; a platform's intervals equal its outlets' statistics intervals; ST=44 power points → meter
+points that are no outlet factor, sent only to HJ 212-2025 platforms of the outlet.
 """
 
 from __future__ import annotations
@@ -262,6 +263,60 @@ def _uplink_problems(config: SiteConfig) -> list[Problem]:
     return problems
 
 
+def _power_problems(config: SiteConfig, profiles: dict[str, Profile]) -> list[Problem]:
+    """`[outlets.<id>.power]`: ST=44 exists only in HJ 212-2025 (hj212-2025.md §6); a point is one code."""
+    problems: list[Problem] = []
+    factor_points = {f.point: oid for oid, o in config.outlets.items() for f in o.factors}
+    codes: dict[str, tuple[str, str]] = {}  # device.point → (code, outlet)
+    for oid, outlet in config.outlets.items():
+        power = outlet.power
+        if power is None:
+            continue
+        base: KeyPath = ("outlets", oid, "power")
+        for i, name in enumerate(power.platforms):
+            key: KeyPath = (*base, "platforms", i)
+            platform = config.platforms.get(name)
+            if platform is None:
+                problems.append(Problem(key, f"no platform named {name!r} (platforms: {', '.join(config.platforms)})"))
+            elif platform.version != 2025:
+                problems.append(
+                    Problem(
+                        key,
+                        f"platform {name} speaks HJ 212-{platform.version}: ST=44 用电监控 exists only in "
+                        "HJ 212-2025 (version = 2025) / 用电数据仅用于 2025 版平台",
+                    )
+                )
+            elif oid not in platform.mns:
+                problems.append(Problem(key, f"platform {name} has no MN for outlet {oid} (platforms.{name}.mns)"))
+            elif not platform.upload.power:
+                problems.append(Problem(key, f"platforms.{name}.upload.power = false: remove it or the platform here"))
+        for i, point in enumerate(power.points):
+            key = (*base, "points", i, "point")
+            found = point_of(config, profiles, point.point)
+            if isinstance(found, str):
+                problems.append(Problem(key, found))
+                continue
+            device, profile_point = found
+            override = config.devices[device].override(profile_point.name)
+            mapped = override.factor if override.factor is not None else profile_point.factor
+            if point.point in factor_points:
+                problems.append(
+                    Problem(
+                        key, f"{point.point} is a factor of outlet {factor_points[point.point]}; a point is one code"
+                    )
+                )
+            elif mapped is not None and mapped != point.code:
+                problems.append(
+                    Problem(key, f"{point.point} is {mapped} in its profile or point settings, not {point.code}")
+                )
+            first = codes.setdefault(point.point, (point.code, oid))
+            if first[0] != point.code:
+                problems.append(
+                    Problem(key, f"{point.point} is already {first[0]} in outlet {first[1]}'s power points")
+                )
+    return problems
+
+
 def check_site(config: SiteConfig, base: Path | None) -> tuple[dict[str, Profile], list[Problem]]:
     """Load the devices' profiles and check every cross-reference; returns the profiles and the problems."""
     profiles, problems = load_profiles(config, base)
@@ -270,4 +325,5 @@ def check_site(config: SiteConfig, base: Path | None) -> tuple[dict[str, Profile
     problems += link_problems
     problems += _outlet_problems(config, profiles)
     problems += _uplink_problems(config)
+    problems += _power_problems(config, profiles)
     return profiles, problems

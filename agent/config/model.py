@@ -51,7 +51,9 @@ __all__ = [
     "OutletConfig",
     "OutletEquipment",
     "OutletFactor",
+    "OutletPower",
     "PlatformConfig",
+    "PowerPoint",
     "RetentionConfig",
     "SiteConfig",
     "SiteInfo",
@@ -300,6 +302,81 @@ class OutletEquipment(EquipmentParams):
         return v
 
 
+_POWER_CODE = re.compile(r"^d[23]\d{4}$")
+
+
+class PowerPoint(_Model):
+    """`[[outlets.<id>.power.points]]`: one meter reading sent as an HJ 212-2025 ST=44 electricity code.
+
+    The code is a setting, never derived: hj212-2025.md §6 gives only examples (production `d20105`, treatment
+    `d30106`); the pattern `d` + 2/3 (production/treatment) + quantity + facility number is a guess. Ask the
+    platform operator for each code; the uplink sends d2xxxx/d3xxxx records with ST=44 (uplink/cp_build.py).
+    """
+
+    point: str = Field(
+        title="测点 Device point", description="电表测点, 如 meter_line.ua / the meter point, as device.point"
+    )
+    code: str = Field(
+        title="因子代码 d-code",
+        description="用电监控因子代码 (向平台确认) / ST=44 code as the platform defines it, e.g. d20105 "
+        "(d2xxxx production, d3xxxx treatment)",
+    )
+    role: Literal["production", "treatment"] = Field(
+        title="设施类型 Facility role", description="生产设施 production / 治理设施 treatment (C37/C38)"
+    )
+    decimals: int = Field(2, ge=0, le=6, title="小数位 Decimals", description="上传小数位 / decimals sent")
+    title: str = Field("", title="名称 Title", description="说明 / what it measures, e.g. 生产线A相电压")
+
+    @field_validator("point")
+    @classmethod
+    def _point(cls, v: str) -> str:
+        if not _POINT.match(v):
+            raise ValueError(f"device.point expected, e.g. meter_line.ua (got {v!r})")
+        return v
+
+    @model_validator(mode="after")
+    def _code(self) -> Self:
+        if not _POWER_CODE.match(self.code):
+            raise ValueError(
+                f"code {self.code!r}: an HJ 212-2025 electricity code d2xxxx (production) or d3xxxx (treatment) "
+                "expected, e.g. d20105 or d30106"
+            )
+        wanted = "2" if self.role == "production" else "3"
+        if self.code[1] != wanted:
+            raise ValueError(f"code {self.code} is a d{self.code[1]}xxxx code but role is {self.role} (d{wanted}xxxx)")
+        return self
+
+
+class OutletPower(_Model):
+    """`[outlets.<id>.power]`: 用电监控 (HJ 212-2025 ST=44): meter readings sent as CN 2011 real-time records
+    under the outlet's MN to the listed 2025 platforms, at `interval_s`; answered from the store when a platform
+    fetches ST=44 history (2011 with BeginTime/EndTime). A failed read is sent as Flag=B without a value."""
+
+    platforms: tuple[str, ...] = Field(
+        min_length=1,
+        title="平台 Platforms",
+        description="接收用电数据的平台 (仅 HJ 212-2025) / platforms that get ST=44 data (2025 only)",
+    )
+    interval_s: int | None = Field(
+        None,
+        ge=30,
+        le=3600,
+        title="上传间隔 Interval",
+        description="秒, 30-3600 同 RtdInterval; 默认为平台的 RtdInterval / seconds (30-3600 like RtdInterval, HJ 212 "
+        "Table 4); default: the platforms' RtdInterval (the shortest)",
+    )
+    points: tuple[PowerPoint, ...] = Field(min_length=1, description="电表测点与因子代码 / meter points and codes")
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        for attr in ("point", "code"):
+            seen = [getattr(p, attr) for p in self.points]
+            twice = sorted({v for v in seen if seen.count(v) > 1})
+            if twice:
+                raise ValueError(f"points: {attr} {', '.join(twice)} given more than once")
+        return self
+
+
 class OutletConfig(OutletParams):
     """`[outlets.<id>]`: one monitoring point (one MN per platform): the statistics parameters of
     agent.stats.params.OutletParams; the table name is the outlet id."""
@@ -308,6 +385,9 @@ class OutletConfig(OutletParams):
     factors: tuple[OutletFactor, ...] = Field((), description="监测因子 / measured factors")  # type: ignore[assignment]
     equipment: tuple[OutletEquipment, ...] = Field(  # type: ignore[assignment]
         (), description="生产/治理设施 (用电或开关量) / production and treatment facilities"
+    )
+    power: OutletPower | None = Field(
+        None, description="用电监控 ST=44 (HJ 212-2025) / electricity monitoring data for 2025 platforms"
     )
 
     def params(self, sources: dict[str, str] | None = None) -> OutletParams:

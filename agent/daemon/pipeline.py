@@ -21,12 +21,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from agent.daemon.power import PowerRecorder
 from agent.logs import Flood, event, get_logger
 from agent.model import KIND_NAMES, Alarm, Reading, Record, RecordKind
 from agent.stats import OutletKind, OutletParams, StatsEngine, StatsOutput
 from agent.stats.windows import day_start, hour_window
 from buffer import RecordExistsError, Store, StoreError
 from drivers.profiles.schema import SERIAL_NUMBER
+from uplink.cp_build import is_power_record
 from uplink.mqtt import MqttSettings, enqueue_alarm, record_targets
 from uplink.settings import MIN_INTERVALS, PlatformSettings, SettingKey
 
@@ -130,11 +132,15 @@ class Routing:
 
     def _platform_targets(self, record: Record, switch: str | None) -> list[str]:
         out: list[str] = []
+        power = is_power_record(record)  # ST=44: HJ 212-2025 platforms with upload.power only (as the manager)
         for platform in self.platforms:
             if record.outlet not in platform.mns:
                 continue
             settings = self._effective(platform, record.outlet)
-            if switch is None or getattr(settings.upload, switch, True):
+            if power:
+                if settings.version == 2025 and settings.upload.power:
+                    out.append(platform.target(record.outlet))
+            elif switch is None or getattr(settings.upload, switch, True):
                 out.append(platform.target(record.outlet))
         return out
 
@@ -151,6 +157,13 @@ class Routing:
         """3019 to the outlet's platform sessions that take it (inside the caller's transaction)."""
         if self.manager is not None:
             self.manager.report_instrument_sn(outlet, pol_id, sn, at)
+
+    def enqueue_standard_check(self, outlet: str, pol_id: str, result: Any) -> None:
+        """2062 (HJ 212-2025 only) to the outlet's platform sessions that take it (inside the caller's transaction)."""
+        if self.manager is not None:
+            self.manager.report_standard_check(
+                outlet, pol_id, result.time, result.measured, result.standard, result.passed
+            )
 
     def enqueue_alarm(self, store: Store, alarm_id: int) -> None:
         """Inside the caller's transaction; the publishers are woken once it is committed (`wake`)."""
@@ -225,14 +238,20 @@ class OutletPipeline:
         alarms: AlarmBook,
         *,
         close_delay_s: float = 10.0,
+        power: Any = None,
     ) -> None:
+        """`power`: agent.config.build.PowerPlan of the outlet's ST=44 data, or None."""
         self.params = params
         self.outlet = params.outlet
         self.feeds = dict(feeds)
-        self.devices = tuple(dict.fromkeys(device for device, _ in self.feeds))
+        self.power = None if power is None else PowerRecorder(self.outlet, power, close_delay_s=close_delay_s)
+        power_devices = self.power.devices if self.power is not None else ()
+        self.devices = tuple(dict.fromkeys([*(device for device, _ in self.feeds), *power_devices]))
         self.store = store
         self.routing = routing
         self.alarms = alarms
+        self.standard_checks: dict[str, Any] = {}
+        """device → its profile's `[standard_check]` (drivers.profiles.schema.StandardCheck): 2062 on a new result."""
         self.close_delay_s = close_delay_s
         self.engine: StatsEngine | None = None
         self.latest: dict[RecordKind, Record] = {}
@@ -383,6 +402,9 @@ class OutletPipeline:
         """Feed readings that are already committed to the store (those this outlet takes, under its codes)."""
         if self.engine is None:
             self.engine = self._new_engine(None, self._switch())
+        readings = list(readings)
+        if self.power is not None:
+            self.power.add(readings)
         for reading in readings:
             code = self.feeds.get((reading.device, reading.factor))
             if code is None:
@@ -399,11 +421,33 @@ class OutletPipeline:
         sn = info.pop(SERIAL_NUMBER, None)
         if sn is not None:
             self._serial_number(device, sn, pol_ids, t)
+        check = self.standard_checks.get(device)
+        if check is not None and check.time in info:
+            self._standard_check(device, check, pol_ids)
         for pol_id in pol_ids if info else ():
             try:
                 self.routing.enqueue_site_info(self.outlet, pol_id, info, t)
             except StoreError as err:  # the readings of the poll matter more than one 3020
                 event(log, logging.ERROR, "site_info_not_enqueued", outlet=self.outlet, device=device, error=err)
+
+    def _standard_check(self, device: str, check: Any, pol_ids: Sequence[str]) -> None:
+        """A new standard-check time is a new result (it is in the store already, with this poll's values): a 2062
+        per factor the device measures (hj212-2025.md §5). A result the registers do not fully give is logged."""
+        from agent.daemon.devicecontrol import check_result
+
+        latest = {e.code: e.value for e in self.store.latest_device_info(device)}
+        result = check_result(check, latest)
+        if result is None:
+            event(log, logging.WARNING, "standard_check_incomplete", outlet=self.outlet, device=device)
+            return
+        event(log, logging.INFO, "standard_check", "标样核查结果 / standard check result", outlet=self.outlet,
+              device=device, time=result.time, measured=result.measured, standard=result.standard,
+              passed=result.passed)  # fmt: skip
+        for pol_id in pol_ids:
+            try:
+                self.routing.enqueue_standard_check(self.outlet, pol_id, result)
+            except StoreError as err:
+                event(log, logging.ERROR, "standard_check_not_enqueued", outlet=self.outlet, device=device, error=err)
 
     def _serial_number(self, device: str, sn: object, pol_ids: Sequence[str], t: datetime) -> None:
         """3019 `<PolId>-SN` when the SN differs from the one stored before (the first one seen is only recorded:
@@ -439,7 +483,8 @@ class OutletPipeline:
         else:
             self.follow_min_interval()
         out = self.engine.advance(now)
-        return self._commit(out.records, out.alarms)
+        power = self.power.due(now) if self.power is not None else []
+        return self._commit([*out.records, *power], out.alarms)
 
     def flush(self, now: datetime) -> int:
         """Shutdown: close every window that is complete at `now` (polling has stopped, nothing is in flight)."""
@@ -467,7 +512,8 @@ class OutletPipeline:
                 except StoreError as err:  # one bad alarm must not cost the records of the tick
                     event(log, logging.ERROR, "alarm_not_stored", outlet=self.outlet, kind=alarm.kind, error=err)
         for record in records:
-            self.latest[record.kind] = record
+            if not is_power_record(record):  # `latest` answers a platform's 2011/2021 with the outlet's own data
+                self.latest[record.kind] = record
         woken = {t for r in records for t in self._targets.pop(id(r), ())} | self.routing.alarm_targets
         self.routing.alarm_targets = set()
         self.routing.wake(woken)

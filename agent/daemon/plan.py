@@ -28,6 +28,8 @@ class OutletPlan:
     params: OutletParams
     feeds: Mapping[tuple[str, str], str]
     """(device, factor code the reading is stored under) → the outlet's factor code."""
+    power: Any = None
+    """agent.config.build.PowerPlan: the outlet's ST=44 electricity points (HJ 212-2025), or None."""
 
     @property
     def name(self) -> str:
@@ -35,7 +37,8 @@ class OutletPlan:
 
     @property
     def devices(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(device for device, _ in self.feeds))
+        power = self.power.devices if self.power is not None else ()
+        return tuple(dict.fromkeys([*(device for device, _ in self.feeds), *power]))
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,8 @@ def plan_from_config(config: Any, *, state_dir: Path | None = None) -> SitePlan:
             point_codes[(device, point)] = stored
         for route in routes:
             feeds[route.outlet][(device, stored)] = route.code
-    outlets = tuple(OutletPlan(params[name], feeds[name]) for name in params)
+    power = build.power_points(config)
+    outlets = tuple(OutletPlan(params[name], feeds[name], power.get(name)) for name in params)
     store = build.store_path(config)
     if state_dir is not None:
         store = Path(state_dir) / store.name
