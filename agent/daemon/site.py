@@ -136,7 +136,13 @@ class Site:
         self.alarms.load()
         for outlet in plan.outlets:
             pipeline = OutletPipeline(
-                outlet.params, outlet.feeds, self.store, self.routing, self.alarms, close_delay_s=self.close_delay_s
+                outlet.params,
+                outlet.feeds,
+                self.store,
+                self.routing,
+                self.alarms,
+                close_delay_s=self.close_delay_s,
+                power=outlet.power,  # ST=44 用电监控 records (agent/daemon/power.py)
             )
             pipeline.resume(now)
             self.pipelines[outlet.name] = pipeline
