@@ -87,6 +87,7 @@ def register(app: typer.Typer) -> None:
         from agent.daemon.clock import AgentClock
         from agent.model import RecordKind
         from drivers.clock import MonotonicClock
+        from uplink.commands.redact import shown
         from uplink.cp_build import record_to_cp
         from uplink.hj212 import Cp, CpError
         from uplink.probe import probe
@@ -142,8 +143,8 @@ def register(app: typer.Typer) -> None:
                         "kind": result.kind,
                         "message": result.message,
                         "rtt_ms": None if result.rtt_s is None else round(result.rtt_s * 1000, 1),
-                        "sent": None if result.sent is None else result.sent.decode("utf-8", "replace"),
-                        "answer": None if result.answer is None else result.answer.decode("utf-8", "replace"),
+                        "sent": None if result.sent is None else shown(result.sent),
+                        "answer": None if result.answer is None else shown(result.answer),
                     },
                     ensure_ascii=False,
                 )
@@ -151,9 +152,9 @@ def register(app: typer.Typer) -> None:
         else:
             typer.echo(f"平台 / platform {platform} ({settings.host}:{settings.port}), 监测点 / outlet {outlet}")
             if result.sent is not None:
-                typer.echo(f"发送 / sent:    {result.sent.decode('utf-8', 'replace').rstrip()}")
+                typer.echo(f"发送 / sent:    {shown(result.sent)}")
             if result.answer is not None:
-                typer.echo(f"应答 / answer:  {result.answer.decode('utf-8', 'replace').rstrip()}")
+                typer.echo(f"应答 / answer:  {shown(result.answer)}")
             if result.rtt_s is not None:
                 typer.echo(f"往返 / RTT:     {result.rtt_s * 1000:.1f} ms")
             status = "成功 / OK" if result.ok else "失败 / FAILED"

@@ -79,9 +79,11 @@ async def test_uplink_test_says_what_is_wrong(tmp_path: Path) -> None:
         result = json.loads(out)
         assert code == 0 and result["ok"] and "CN=9014" in result["answer"] and result["rtt_ms"] is not None
         assert "a21026-Rtd=12.3" in result["sent"]
+        assert "PW=******" in result["sent"] and "654321" not in out  # the password is never printed
 
         code, out = await das("uplink", "test", "good", "-c", str(cfg))  # values from the store's latest rtd
         assert code == 0 and "成功 / OK" in out and "a21026-Rtd=" in out
+        assert "PW=******" in out and "654321" not in out
         stored = platform.store.frames(mn=MN, cn="2011", direction="in")
         assert len(stored) == 2
 

@@ -15,18 +15,22 @@ from pathlib import Path
 
 import pytest
 
-from hil.platform import Platform, PlatformConfig
+from hil.platform import MnConfig, Platform, PlatformConfig
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "agent" / "config" / "demo_site.toml"
 STAMPED = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (DEBUG|INFO|WARNING|ERROR|CRITICAL) \S+ ")
 
 
-def site_config(tmp: Path, national_port: int, *, extra: str = "") -> Path:
-    """The demo site with its HJ 212-2017 platform at `national_port`, fast reconnects, the 2025 one unused."""
+def site_config(tmp: Path, national_port: int, province_port: int = 1, *, pw_from_env: bool = False) -> Path:
+    """The demo site with its HJ 212-2017 platform at `national_port`, fast reconnects, the 2025 one at
+    `province_port` (1: nothing listens, it stays down); `pw_from_env`: the national PW is `$DAS_SECRET_NATIONAL_PW`."""
     text = DEMO.read_text(encoding="utf-8")
-    text = text.replace("port = 19001\n", f"port = {national_port}\nbackoff_min_s = 0.2\nbackoff_max_s = 0.5\n{extra}")
-    text = text.replace("port = 19002\n", "port = 1\n")  # nothing listens: the province platform stays down
+    fast = "backoff_min_s = 0.2\nbackoff_max_s = 0.5\n"
+    text = text.replace("port = 19001\n", f"port = {national_port}\n{fast}")
+    text = text.replace("port = 19002\n", f"port = {province_port}\n{fast}")
+    if pw_from_env:
+        text = text.replace('pw = "123456"                           # 现场请用', "# 现场请用", 1)
     path = tmp / "site.toml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -106,3 +110,30 @@ async def test_platform_down_and_back_are_one_structured_line_each(tmp_path: Pat
     # INFO of our loggers passes at --log-level INFO; nothing of ours reaches the terminal unformatted
     assert not [line for line in lines if line.startswith(("uplink.", "drivers.", "agent."))], lines[-40:]
     assert not [line for line in ours if " DEBUG " in line]
+
+
+NATIONAL_MN = "010000A8900016F000169DC0"
+PROVINCE_MN = "33010000A8900016F0000001"
+OLD_PW, NEW_PW, NEW_KEY = "Qz7Wx1", "Kp4Rt9", "Hv3Ns8Lm2Qc6Bx5J"
+
+
+@pytest.mark.timeout(240)
+async def test_passwords_and_keys_never_reach_the_log(tmp_path: Path) -> None:
+    """At DEBUG, with the PW from the environment, a 1072 (NewPW) and a 2025 1014 (NewSK) leave no secret in
+    the log: every frame or CP a log line shows has PW, NewPW and NewSK masked (uplink/commands/redact.py)."""
+    mns = (MnConfig(mn=NATIONAL_MN, pw=OLD_PW), MnConfig(mn=PROVINCE_MN, version=2025))
+    async with Platform(PlatformConfig(mns=mns, poll_interval=0.05), tmp_path / "platform.sqlite") as platform:
+        config = site_config(tmp_path, platform.port, platform.port, pw_from_env=True)
+        env = {"DAS_SECRET_NATIONAL_PW": OLD_PW}
+        async with DasRun(config, tmp_path / "state", "--log-level", "DEBUG", env=env).running() as das:
+            for target in ("national/DA001", "province/DA001"):
+                await das.wait_for(lambda line, t=target: t in line and "已连接 / connected" in line, timeout=120)
+            row = await platform.command(NATIONAL_MN, "set-password", {"password": NEW_PW})
+            assert row.status == "done", row
+            cp = f"SKCreateTime=20260105080000000,NewSK={NEW_KEY}"
+            row = await platform.command(PROVINCE_MN, "raw", {"cn": "1014", "cp": cp})
+            await das.wait_for(lambda line: "CN=1014" in line and "NewSK=" in line, timeout=30)
+        log = "\n".join(das.lines)
+    leaked = [line for line in log.splitlines() if any(s in line for s in (OLD_PW, NEW_PW, NEW_KEY))]
+    assert leaked == []
+    assert "CN=1072" in log and "NewPW=******" in log  # the command was logged, masked

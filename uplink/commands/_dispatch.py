@@ -16,6 +16,7 @@ from uplink.hj212 import CN, ExeRtn, Frame, Hj212Error, QnRtn, validate
 from ._flow import Command, DasIdentity, Exchange, Flow, log
 from ._params import RequestError
 from ._table import COMMANDS
+from .redact import redact, shown
 
 # Platform→DAS requests the standards define (hj212.md §3 Table 9; hj212-2025.md §4-§5). One of these that this
 # DAS does not carry out is refused (QnRtn 2); any other CN is not a request at all (QnRtn 8).
@@ -90,7 +91,7 @@ class CommandHandler:
             return
         command = self.lookup(request.cn, ctx.settings.version)
         assert command is not None
-        log.info("平台命令 / %s: CN=%s QN=%s CP=%s", ctx.target, request.cn, request.qn, request.cp.text[:200])
+        log.info("平台命令 / %s: CN=%s QN=%s CP=%s", ctx.target, request.cn, request.qn, redact(request.cp.text[:200]))
         if command.flow is Flow.NOTIFY:
             await self._run(command, x)
             if request.wants_answer:
@@ -119,9 +120,9 @@ class CommandHandler:
 def log_undecodable(error: Hj212Error, ctx: SessionContext, raw: bytes = b"") -> None:
     """A frame the session could not decode (CRC 9, framing, length): logged, never answered (hj212.md §1)."""
     log.warning(
-        "平台报文无法解析, 不应答 / %s: frame dropped unanswered (QnRtn %d would apply): %s %r",
+        "平台报文无法解析, 不应答 / %s: frame dropped unanswered (QnRtn %d would apply): %s %s",
         ctx.target,
         error.qn_rtn,
-        error,
-        raw[:120],
+        redact(str(error)),
+        shown(raw[:120]),
     )
