@@ -31,6 +31,21 @@ ST_ELECTRICITY = "44"
 ST_PRODUCTION = "45"
 
 
+# The store keys records by (outlet, kind, DataTime): an outlet's ST=44 real-time record at the same tick as its
+# own 2011 record is kept under the outlet's power stream `<outlet>:44` (':' never occurs in an outlet id).
+_POWER_STREAM = ":" + ST_ELECTRICITY
+
+
+def power_stream(outlet: str) -> str:
+    """Where an outlet's ST=44 records are stored (`agent/daemon/power.py`)."""
+    return outlet + _POWER_STREAM
+
+
+def record_outlet(outlet: str) -> str:
+    """The outlet (whose sessions and MN) a stored record's outlet key belongs to."""
+    return outlet.removesuffix(_POWER_STREAM)
+
+
 def record_cn(record: Record) -> CN:
     """The upload CN of a record kind (2011/2051/2061/2031/2041/2021)."""
     return KIND_CN[RecordKind(record.kind)]

@@ -23,6 +23,7 @@ from uplink.cp_build import (
     is_power_record,
     is_process_record,
     payload_item,
+    record_outlet,
     restart_cp,
     site_info_cp,
     standard_check_cp,
@@ -117,7 +118,7 @@ class UplinkManager:
         """
         out = []
         special = is_power_record(record) or is_process_record(record)
-        for session in self._sessions_of(record.outlet):
+        for session in self._sessions_of(record_outlet(record.outlet)):  # ST=44 records: `<outlet>:44`
             settings = session.settings
             if special:
                 if settings.version == 2025 and settings.upload.power:

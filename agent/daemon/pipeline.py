@@ -28,7 +28,7 @@ from agent.stats import OutletKind, OutletParams, StatsEngine, StatsOutput
 from agent.stats.windows import day_start, hour_window
 from buffer import RecordExistsError, Store, StoreError
 from drivers.profiles.schema import SERIAL_NUMBER
-from uplink.cp_build import is_power_record
+from uplink.cp_build import is_power_record, record_outlet
 from uplink.mqtt import MqttSettings, enqueue_alarm, record_targets
 from uplink.settings import MIN_INTERVALS, PlatformSettings, SettingKey
 
@@ -128,20 +128,23 @@ class Routing:
             out = list(self.manager.targets_for(record))
         else:
             out = self._platform_targets(record, switch)
+        if is_power_record(record):  # ST=44 data is for HJ 212-2025 platforms; MQTT carries the outlet's own
+            return out
         return out + self._mqtt_targets(record)
 
     def _platform_targets(self, record: Record, switch: str | None) -> list[str]:
         out: list[str] = []
         power = is_power_record(record)  # ST=44: HJ 212-2025 platforms with upload.power only (as the manager)
+        outlet = record_outlet(record.outlet)
         for platform in self.platforms:
-            if record.outlet not in platform.mns:
+            if outlet not in platform.mns:
                 continue
-            settings = self._effective(platform, record.outlet)
+            settings = self._effective(platform, outlet)
             if power:
                 if settings.version == 2025 and settings.upload.power:
-                    out.append(platform.target(record.outlet))
+                    out.append(platform.target(outlet))
             elif switch is None or getattr(settings.upload, switch, True):
-                out.append(platform.target(record.outlet))
+                out.append(platform.target(outlet))
         return out
 
     def _mqtt_targets(self, record: Record) -> list[str]:

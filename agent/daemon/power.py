@@ -15,6 +15,7 @@ from typing import Any
 
 from agent.model import FactorValues, Reading, Record, RecordKind
 from agent.stats.windows import rtd_tick_after
+from uplink.cp_build import power_stream
 
 __all__ = ["PowerRecorder"]
 
@@ -68,4 +69,5 @@ class PowerRecorder:
                 groups.append(FactorValues(key[1], {"Flag": r.flag if r is not None else _MISSING}, 0))
             else:
                 groups.append(FactorValues(key[1], {"Rtd": r.value, "Flag": r.flag}, 1))
-        return Record(self.outlet, RecordKind.RTD, tick, tuple(groups))
+        # Stored under the outlet's power stream: the outlet's own 2011 record may have the same DataTime.
+        return Record(power_stream(self.outlet), RecordKind.RTD, tick, tuple(groups))

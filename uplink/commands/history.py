@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from agent.model import Record, RecordKind
-from uplink.cp_build import record_st, record_to_cp
+from uplink.cp_build import power_stream, record_st, record_to_cp
 from uplink.hj212 import CN, CpError, ExeRtn
 
 from ._flow import Exchange, log
@@ -40,6 +40,9 @@ async def fetch(x: Exchange) -> int:
     kind = KIND_BY_CN[x.req.cn]
     records = ctx.store.records(ctx.outlet, kind, begin, end + _INCLUSIVE)
     if kind is RecordKind.RTD:
+        if x.req.st == "44":  # the outlet's ST=44 records are stored under its power stream (cp_build)
+            records += ctx.store.records(power_stream(ctx.outlet), kind, begin, end + _INCLUSIVE)
+            records.sort(key=lambda r: r.data_time)
         records = [r for r in records if _wanted(r, x.req.st, ctx.settings.st)]
     if not records:
         log.info("历史数据为空 / %s: CN=%s %s..%s has no records", ctx.target, x.req.cn, begin, end)
