@@ -116,6 +116,8 @@ class ProfileSim:
     """Wall time of the device clock at t = 0 (calibration and check times are written from it)."""
     playback: Playback | None = None
     """A CSV series the points it names follow (engineering values), on the device clock."""
+    command_duration: float = 1200.0
+    """Simulated seconds a calibration or standard check started by a `[[commands]]` write lasts."""
 
     def __post_init__(self) -> None:
         if self.profile.device.protocol != "modbus":
@@ -143,6 +145,11 @@ class ProfileSim:
         self._last_t = 0.0
         self._levels = {p.name: typical_level(p) for p in self.profile.values()}
         self._phase = {p.name: self.rng.uniform(0, 2 * math.pi) for p in self.profile.values()}
+        self.commands: list[tuple[str, float]] = []
+        """(kind, simulated time) of every profile command the device received, in order."""
+        self._commanded: tuple[str, float] | None = None  # (mode, until t) of a commanded operation
+        self._check_start: float | None = None
+        self.device.on_write = self._on_write
         self._write_info()
         self.update()
 
@@ -173,6 +180,28 @@ class ProfileSim:
         if mode is not None and mode not in MODES:
             raise ValueError(f"mode {mode!r}: one of {', '.join(MODES)}")
         self.forced_mode = mode
+        self.update()
+
+    # -- commands ([[commands]] writes) ----------------------------------------------------------------------------
+    def _on_write(self, table: int, address: int, values: list[int]) -> None:
+        """A write to a command register starts its operation now (the analyzer takes the command and resets the
+        register, as vendors' trigger registers do); parameter writes just stay in the registers."""
+        t = self.elapsed()
+        for command in self.profile.commands:
+            target = 1 if command.fc == 5 else 3
+            if target != table or command.address != address:
+                continue
+            wanted = [int(bool(command.value))] if command.fc == 5 else list(command.words)
+            if values != wanted:
+                continue
+            self.commands.append((command.kind, t))
+            self.device.set_registers(target, address, [0] * len(values))
+            if command.kind in ("zero_calibration", "span_calibration", "calibration"):
+                self._commanded = ("calibration", t + self.command_duration)
+            elif command.kind == "standard_check":
+                self._commanded = ("check", t + self.command_duration)
+            elif command.kind == "measure_now":
+                self._cycle_index = -1  # a new result at once
         self.update()
 
     # -- schedule ----------------------------------------------------------------------------------------------
@@ -211,7 +240,10 @@ class ProfileSim:
         t = self.elapsed()
         dt = max(0.0, t - self._last_t)
         self._last_t = t
-        self.mode = self.forced_mode or self.scheduled_mode(t)
+        if self._commanded is not None and t >= self._commanded[1]:
+            self._commanded = None
+        commanded = self._commanded[0] if self._commanded is not None else None
+        self.mode = self.forced_mode or commanded or self.scheduled_mode(t)
         kind = self.profile.device.kind
         if kind == "water_analyzer":
             index = int(t // self.cycle)
@@ -229,8 +261,11 @@ class ProfileSim:
             self._flow(dt)
         if self.playback is not None:
             self.values.update(self.playback.values_now(t, self.start + timedelta(seconds=t)))
-        if self.mode == "check":
-            self._write_check(t)
+        if self.mode == "check" and self._check_start is None:
+            self._check_start = t
+        elif self.mode != "check" and self._check_start is not None:
+            self._write_check(self._check_start)  # the result is known when the check ends, dated at its start
+            self._check_start = None
         for point in self.profile.values():
             self._write_value(point, self.values[point.name])
         self._write_states()
@@ -362,7 +397,8 @@ class ProfileSim:
                 self._encode_number(item, value)
 
     def _write_check(self, t: float) -> None:
-        """A standard check: the analyzer measures a known standard and records value, deviation and time."""
+        """A finished standard check: the analyzer measured a known standard and records the value it measured, its
+        deviation from the standard (%) and the check's start time (hj212-2025.md §5: 2062 DataTime)."""
         by_code = {i.code: i for i in self.profile.info}
         standard = 0.5 * next((p.range[1] for p in self.profile.values() if p.range), 100.0)
         measured = standard * (1 + self.rng.gauss(0, 0.02))

@@ -17,6 +17,7 @@ from typing import Any
 
 from agent.daemon.acquisition import Acquisition
 from agent.daemon.clock import AgentClock
+from agent.daemon.devicecontrol import SiteDeviceControl
 from agent.daemon.pipeline import AlarmBook, OutletPipeline, Routing, sn_text
 from agent.daemon.plan import SitePlan, poll_intervals
 from agent.daemon.supervisor import Supervisor
@@ -37,6 +38,12 @@ class SiteServices:
 
     def __init__(self, site: Site) -> None:
         self._site = site
+        self._control = SiteDeviceControl(lambda: site.devices, self._routes)
+
+    def _routes(self, outlet: str) -> list[tuple[str, str]]:
+        """(device, factor code) of each feed of the outlet: which analyzer measures which PolId."""
+        pipeline = self._site.pipelines.get(outlet)
+        return [] if pipeline is None else [(device, code) for (device, _), code in pipeline.feeds.items()]
 
     def latest_rtd(self, outlet: str) -> Record | None:
         pipeline = self._site.pipelines.get(outlet)
@@ -80,19 +87,21 @@ class SiteServices:
                     out[code] = value
         return out or None
 
-    # Writing to analyzers (3021, 3011, 3012, 3024) needs per-profile write maps the profiles do not carry
-    # yet: refused (None), so the platform hears 执行失败 rather than a pretended success.
+    # Writes to analyzers (3021, 3011, 3012, 3022, 3024): as the device's profile allows (agent.daemon.devicecontrol).
     async def set_param(self, outlet: str, pol_id: str | None, info_id: str, value: str) -> bool | None:
-        return None
+        return await self._control.set_param(outlet, pol_id, info_id, value)
 
     async def calibrate(self, outlet: str, pol_id: str, kind: int | None) -> bool | None:
-        return None
+        return await self._control.calibrate(outlet, pol_id, kind)
 
     async def sample_now(self, outlet: str, pol_id: str) -> bool | None:
-        return None
+        return await self._control.sample_now(outlet, pol_id)
+
+    async def sample_retain(self, outlet: str, pol_id: str) -> bool | None:
+        return await self._control.sample_retain(outlet, pol_id)
 
     async def standard_check(self, outlet: str, pol_id: str) -> bool | None:
-        return None
+        return await self._control.standard_check(outlet, pol_id)
 
 
 class Site:
@@ -144,6 +153,11 @@ class Site:
                 close_delay_s=self.close_delay_s,
                 power=outlet.power,  # ST=44 用电监控 records (agent/daemon/power.py)
             )
+            pipeline.standard_checks = {
+                name: profile.standard_check
+                for name, profile in plan.profiles.items()
+                if profile.standard_check is not None
+            }
             pipeline.resume(now)
             self.pipelines[outlet.name] = pipeline
         intervals = {**poll_intervals(self.devices, plan.outlets), **plan.intervals}

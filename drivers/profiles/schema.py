@@ -27,6 +27,7 @@ __all__ = [
     "Point",
     "Profile",
     "ProfileModel",
+    "StandardCheck",
     "StateRow",
     "StateTable",
     "WordOrder",
@@ -366,6 +367,33 @@ class Command(ProfileModel):
         return v if isinstance(v, tuple) else (int(v),)
 
 
+class StandardCheck(ProfileModel):
+    """`[standard_check]`: which `[[info]]` codes hold the analyzer's automatic standard-check result, for the 2062
+    upload (HJ 212-2025 C59: DataTime = check start, SampleRd measured, StandardValue nominal, ResultType 1/0).
+
+    The verdict comes from a result register, or from the deviation against the profile's `limit` (%); the
+    standard value from its register or from measured and deviation. Without enough of them no 2062 is sent:
+    nothing is made up."""
+
+    time: str = Field(description="info code of the check time; a new time is a new result")
+    measured: str = Field(description="info code of the value measured on the standard")
+    standard: str | None = Field(None, description="info code of the standard's nominal value")
+    deviation: str | None = Field(None, description="info code of the relative deviation, %")
+    result: str | None = Field(None, description="info code of the verdict: 1 pass, 0 fail")
+    limit: float | None = Field(None, gt=0, description="pass when |deviation| ≤ limit % (no result register)")
+
+    @model_validator(mode="after")
+    def _enough(self) -> Self:
+        if self.standard is None and self.deviation is None:
+            raise ValueError("standard or deviation expected (the 2062 StandardValue)")
+        if self.result is None and self.limit is None:
+            raise ValueError("result or limit expected (the 2062 ResultType)")
+        return self
+
+    def codes(self) -> tuple[str, ...]:
+        return tuple(c for c in (self.time, self.measured, self.standard, self.deviation, self.result) if c)
+
+
 class Profile(ProfileModel):
     """A whole profile file; cross-references between sections are checked once, at load."""
 
@@ -374,6 +402,7 @@ class Profile(ProfileModel):
     state: dict[str, StateTable] = {}
     info: tuple[InfoItem, ...] = ()
     commands: tuple[Command, ...] = ()
+    standard_check: StandardCheck | None = None
     serialtext: dict[str, Any] | None = Field(
         None, description="serial text protocol (drivers.serialtext.TextSpec keys except fields); fields = points"
     )
@@ -415,6 +444,11 @@ class Profile(ProfileModel):
         for kind in set(kinds):
             if kinds.count(kind) > 1:
                 raise ValueError(f"commands: {kind!r} given {kinds.count(kind)} times (one write per operation)")
+        if self.standard_check is not None:
+            codes = {i.code for i in self.info}
+            for code in self.standard_check.codes():
+                if code not in codes:
+                    raise ValueError(f"standard_check: no [[info]] with code {code!r}")
         if self.device.protocol != "modbus" and (self.commands or any(i.writable for i in self.info)):
             raise ValueError("commands/writable: register writes need protocol = 'modbus'")
         if sum(p.role == "clock" for p in self.points) > 1:

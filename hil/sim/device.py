@@ -12,6 +12,7 @@ import math
 import random
 import struct
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -160,8 +161,12 @@ class SimDevice:
     faults: Faults = field(default_factory=Faults)
     seed: int = 0
     requests: int = 0
+    on_write: Callable[[int, int, list[int]], None] | None = None
+    """Called after each accepted write with (table, address, values): a profile simulator acts on commands."""
 
     def __post_init__(self) -> None:
+        self.writes: list[tuple[int, int, list[int]]] = []
+        """Every accepted write (function, address, values), for tests to assert on."""
         self.tables: dict[int, array[int]] = {fc: array("H", bytes(2 * 65536)) for fc in (1, 2, 3, 4)}
         self.points: dict[str, SimPoint] = {}
         self._snapshot: dict[int, array[int]] | None = None
@@ -229,11 +234,21 @@ class SimDevice:
         try:
             if fc in (1, 2, 3, 4):
                 return self._read(fc, pdu)
+            if fc == 5:
+                address, value = struct.unpack(">HH", pdu[1:5])
+                if len(pdu) != 5 or value not in (0x0000, 0xFF00):
+                    return bytes((fc | 0x80, 3))  # spec §6.5: only FF00 or 0000
+                if not self._is_defined(1, address, 1):
+                    return bytes((fc | 0x80, 2))
+                self.tables[1][address] = 1 if value else 0
+                self._written(fc, 1, address, [1 if value else 0])
+                return pdu[:5]
             if fc == 6:
                 address, value = struct.unpack(">HH", pdu[1:5])
                 if not self._is_defined(3, address, 1):
                     return bytes((fc | 0x80, 2))
                 self.tables[3][address] = value
+                self._written(fc, 3, address, [value])
                 return pdu[:5]
             if fc == 16:
                 address, count, nbytes = struct.unpack(">HHB", pdu[1:6])
@@ -241,11 +256,18 @@ class SimDevice:
                     return bytes((fc | 0x80, 3))
                 if not self._is_defined(3, address, count):
                     return bytes((fc | 0x80, 2))
-                self.set_registers(3, address, list(struct.unpack(f">{count}H", pdu[6:])))
+                words = list(struct.unpack(f">{count}H", pdu[6:]))
+                self.set_registers(3, address, words)
+                self._written(fc, 3, address, words)
                 return pdu[:5]
         except struct.error:
             return bytes((fc | 0x80, 3))
         return bytes((fc | 0x80, 1))
+
+    def _written(self, fc: int, table: int, address: int, values: list[int]) -> None:
+        self.writes.append((fc, address, values))
+        if self.on_write is not None:
+            self.on_write(table, address, values)
 
     def _read(self, fc: int, pdu: bytes) -> bytes:
         if len(pdu) != 5:

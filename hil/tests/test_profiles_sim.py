@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -177,10 +178,15 @@ async def test_water_analyzer_cycles_calibration_and_standard_check() -> None:
         assert cal.value != first.value  # the 00:00-01:00 cycle completed
         await clock.advance(3600)  # 02:01: standard check
         sim.update()
+        began = sim.start + timedelta(seconds=sim.elapsed())
         check = by_point(await device.read())["result"]
         assert (check.flag, check.info["i12101"]) == ("C", 6)
-        assert check.info["i13130"] == pytest.approx(500, rel=0.1)  # half of the 1000 mg/L range
-        assert isinstance(check.info["i13128"], str) and len(check.info["i13128"]) == 14
+        assert check.info["i13130"] == 0  # the result is written when the check ends
+        await clock.advance(1200)  # 02:21: the check is over
+        sim.update()
+        done = by_point(await device.read())["result"]
+        assert done.info["i13130"] == pytest.approx(500, rel=0.1)  # half of the 1000 mg/L range
+        assert done.info["i13128"] == began.strftime("%Y%m%d%H%M%S")  # dated at its start
 
 
 async def test_cems_blowback_period_each_hour() -> None:

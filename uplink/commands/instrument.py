@@ -123,6 +123,9 @@ async def sample_now(x: Exchange) -> int:
     pol = pol_id(x.req.cp)
     assert pol is not None
     devices = _devices(x)
+    retain = getattr(devices, "sample_retain", None) if x.req.cn == CN.SAMPLE_RETENTION_NOW else None
+    if retain is not None:  # a service that tells retention from measurement (das run's profiles do)
+        return _outcome(x, f"sample retention of {pol}", await retain(x.ctx.outlet, pol))
     return _outcome(x, f"sampling of {pol}", await devices.sample_now(x.ctx.outlet, pol))
 
 
