@@ -32,9 +32,11 @@ TIMEOUT = 20.0  # s; answers come within milliseconds on loopback, but other wor
 
 
 class ParamTable:
-    """A device service over a parameter table: the real one (agent daemon) writes the analyzer's registers.
+    """A stand-in device service over a parameter table, for the session's 3021 flow only: nothing is written to
+    an analyzer here. `das run`'s real one (agent/daemon/devicecontrol.py) writes the registers a profile declares
+    writable; hil/tests/test_daemon_commands.py runs that against a simulated analyzer.
 
-    Only i13004 (消解温度) is writable in this profile; anything else is refused (None).
+    Only i13004 (消解温度) is in the table; anything else is refused (None).
     """
 
     def __init__(self) -> None:
