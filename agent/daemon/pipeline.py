@@ -529,8 +529,13 @@ class OutletPipeline:
             self.store.put_record(record, targets)
             self._targets[id(record)] = targets
             return True
-        except RecordExistsError:
-            # A window closed twice would be a bug in resume; keep the first (already uploaded) and say so.
+        except RecordExistsError as err:
+            # A clean stop flushes windows up to `now` that the resumed engine closes again from the same stored
+            # readings: the same record made twice is expected and changes nothing. A record that differs from
+            # the stored one would be a resume bug; keep the first (already uploaded) and say so.
+            if self.store.get_record(err.record_id) == record:
+                event(log, logging.DEBUG, "record_remade", outlet=self.outlet, kind=record.kind.value)
+                return False
             self._flood.fail(
                 f"exists:{self.outlet}:{record.kind}",
                 "record_exists",

@@ -3,8 +3,12 @@ uninterrupted run: no window lost, none counted twice (agent/daemon/pipeline.py,
 
 from __future__ import annotations
 
+import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from agent.daemon.pipeline import AlarmBook, OutletPipeline, Routing
 from agent.model import Reading, RecordKind
@@ -72,4 +76,42 @@ def test_kill_and_resume_matches_an_uninterrupted_run(tmp_path: Path) -> None:
     assert len(minutes) == 180  # every minute once, the 4 dead minutes flagged, none twice
     dead = [m for m in minutes if kill_at - timedelta(minutes=1) < m.data_time < restart - timedelta(minutes=1)]
     assert dead and all(m.factors[0].values.get("Flag") == "B" for m in dead[1:])
+    store.close()
+
+
+def test_clean_stop_and_resume_remakes_no_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A SIGTERM flushes windows up to `now`; the resumed engine closes some of them again from the same stored
+    readings. Identical re-made records are expected and quiet; only a record that differs is worth a warning."""
+    end = START + timedelta(hours=1)
+    all_readings = readings(START, end)
+    store = Store(tmp_path / "das.sqlite")
+    first = pipeline(store)
+    first.resume(START)
+    stop_at = START + timedelta(minutes=20, seconds=3)
+    run(first, store, [r for r in all_readings if r.time < stop_at])
+    first.flush(stop_at)
+    second = pipeline(store)
+    second.resume(stop_at)
+    with caplog.at_level(logging.DEBUG):
+        run(second, store, [r for r in all_readings if r.time >= stop_at])
+        second.flush(end)
+    assert not [
+        r for r in caplog.records if r.levelno >= logging.WARNING and getattr(r, "event", "") == "record_exists"
+    ]
+    minutes = store.records("DA001", RecordKind.MINUTE, START, end)
+    assert [m.data_time for m in minutes] == [START + timedelta(minutes=i) for i in range(60)]
+    store.close()
+
+
+def test_a_remade_record_that_differs_is_still_a_warning(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    store = Store(tmp_path / "das.sqlite")
+    p = pipeline(store)
+    p.resume(START)
+    run(p, store, readings(START, START + timedelta(minutes=3)))
+    stored = store.records("DA001", RecordKind.MINUTE, START, START + timedelta(minutes=1))[0]
+    group = stored.factors[0]
+    changed = replace(stored, factors=(replace(group, values={**group.values, "Avg": -1.0}),))
+    with caplog.at_level(logging.WARNING):
+        assert p._put(changed) is False
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING and getattr(r, "event", "") == "record_exists"]
     store.close()
