@@ -13,9 +13,10 @@ generation, the OverTime/ReCount timers, reconnects, the 9015 heartbeat and the 
 - A 9014 must match a QN in flight; a stray or late one is counted and ignored. A corrupted answer (bad CRC)
   is not an answer: the packet times out and is resent.
 - What is sent next: live items (data newer than `live_age_s`) first, the backlog oldest first, interleaved by
-  `backlog_share` (scheduler.py). In 2025 an item goes with RF=1 (§8.1.2 补传) when it was sent before without
-  an ack, was enqueued while no link was up, or is backlog that waited in the outbox longer than `live_age_s`
-  (an hour or day record sent on time is not a resend, although its DataTime is old).
+  `backlog_share` (scheduler.py). In 2025 an item goes with RF=1 (§8.1.2 补传) when its on-time upload
+  failed (`is_resend`): sent before without an ack, due while no link was usable and the link came up
+  more than OverTime × (1 + ReCount) later, or backlog that waited in the outbox longer than `live_age_s`.
+  A fresh start that connects promptly sends RF=0; an hour or day record sent on time is not a resend.
 - Requests from the platform (anything that is not 9011-9014) go to the command handler with a
   `SessionContext`; without a handler they are refused with 9011 QnRtn=2.
 - Logs record transitions: one WARNING when the platform goes down, one INFO when it is back.
@@ -79,6 +80,11 @@ log = logging.getLogger(__name__)
 _BACKLOG_BATCH = 256  # backlog items fetched at once (a refill counts the outbox: O(n))
 _CLOCK_RATE = 0.5e-3  # HJ 477: DAS clock error ≤ ±0.5 ‰ (regs.md §1)
 _TIME_SYNC_MAX_S = 86400.0  # ask for a time set at least once a day
+_WINDOW = {
+    RecordKind.HOUR.value: timedelta(hours=1),
+    RecordKind.DAY.value: timedelta(days=1),
+    RecordKind.RUNTIME_DAY.value: timedelta(days=1),
+}  # a record's window length (the minute window is the session's MinInterval)
 _KEY_RETRY = timedelta(days=1)  # a 1014 request that brought no key is repeated after a day
 _QN_RTN_TEXT = {
     2: "请求被拒绝 / request refused",
@@ -677,13 +683,37 @@ class PlatformSession:
                 self.store.mark_sent(item.id, at=self.clock.now(), error=f"cannot encode: {err}")
             return None
 
+    def unusable_grace(self) -> timedelta:
+        """How long a link may take to (re)open before the items due meanwhile count as failed: one packet's whole
+        try, OverTime × (1 + ReCount), after which HJ 212-2017 §6.2 / Table 1 deems the communication unavailable."""
+        settings = self._settings
+        return timedelta(seconds=settings.over_time * (1 + settings.re_count))
+
+    def is_resend(self, item: OutboxItem, backlog: bool) -> bool:
+        """补传 (RF=1, HJ 212-2025 §8): the item's on-time upload failed. That is: it was sent before without an
+        ack; or it was due (`due_at`) while this target had no usable link, and the link came up more than
+        `unusable_grace` after it; or it is backlog that waited in the outbox longer than `live_age_s`.
+
+        A fresh start whose link comes up promptly sends its first items with RF=0; an old DataTime alone is no
+        resend (an hour or day record is a window start, older than `live_age_s` when made, yet sent on time)."""
+        if item.attempts > 0:
+            return True
+        if self._link_since - self.due_at(item) > self.unusable_grace():
+            return True
+        return backlog and item.enqueued_at < self._live_since()
+
+    def due_at(self, item: OutboxItem) -> datetime:
+        """When the item was due for upload: when it was enqueued, or the end of its window if that came first
+        (a record made late, say of a week spent without power, was due at its window's end, not at its
+        making). A record's window starts at its DataTime; an event (2081, 3019 …) is due at its DataTime."""
+        window = _WINDOW.get(item.kind)
+        if window is None:
+            window = timedelta(minutes=self._settings.min_interval) if item.kind == RecordKind.MINUTE else timedelta()
+        return min(item.enqueued_at, item.data_time + window)
+
     async def _deliver(self, link: _Link, item: OutboxItem, backlog: bool, slots: asyncio.Semaphore) -> None:
         try:
-            # 补传 (RF=1): sent before without an ack, waiting while no link was up, or queued longer than live
-            # data may be. Not merely an old DataTime: an hour or day record is a window start, always older than
-            # `live_age_s` when it is made, and an on-time 2061/2031 is not a resend.
-            waited = item.enqueued_at < self._live_since()
-            resend = (backlog and waited) or item.attempts > 0 or item.enqueued_at < self._link_since
+            resend = self.is_resend(item, backlog)
             frames = self._frames(item, resend)
             if frames is None:
                 return

@@ -79,7 +79,9 @@ async def test_week_outage_backfills_everything_and_live_data_resumes(
             ids = store.put_records(week, [target])
             for session in manager.sessions.values():
                 session.wake()
-            await asyncio.sleep(1.0)
+            # down for 60 s of agent time, longer than the 40 s OverTime × (1 + ReCount) after which the records
+            # due at the start count as failed (RF=1, docs/uplink.md)
+            await asyncio.sleep(3.0)
             down = manager.status()[0]
             assert down.state == "down" and not down.connected
             assert down.backlog >= len(week)
@@ -108,7 +110,7 @@ async def test_week_outage_backfills_everything_and_live_data_resumes(
             frame = by_key.get((cn_of[stored.kind], f"{stored.data_time:%Y%m%d%H%M%S}"))
             assert frame is not None, f"{stored.kind} {stored.data_time} never arrived"
             assert frame.cp == record_to_cp(stored, DECIMALS)
-            assert frame.rf, "a backfilled record goes with RF=1 (HJ 212-2025)"
+            assert frame.rf, f"a backfilled record goes with RF=1 (HJ 212-2025): {stored.kind} {stored.data_time}"
         assert len([f for f in frames if f.cn in ("2051", "2061", "2031")]) == len(week)  # each exactly once
 
         # real-time data resumed within one interval of the reconnect
