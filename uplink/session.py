@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from importlib import import_module
 
+from agent.logs import Flood
 from agent.model import RecordKind
 from buffer import DEFAULT_PRIORITY, OutboxItem, Store
 from buffer.outbox import PAYLOAD_PRIORITY
@@ -85,6 +86,7 @@ _WINDOW = {
     RecordKind.DAY.value: timedelta(days=1),
     RecordKind.RUNTIME_DAY.value: timedelta(days=1),
 }  # a record's window length (the minute window is the session's MinInterval)
+_REJECTED_SUMMARY_S = 600.0  # a platform that keeps refusing uploads: one summary line per 10 min at most
 _KEY_RETRY = timedelta(days=1)  # a 1014 request that brought no key is repeated after a day
 _QN_RTN_TEXT = {
     2: "请求被拒绝 / request refused",
@@ -251,6 +253,7 @@ class PlatformSession:
         self._rtt_avg: float | None = None
         self._sent = self._acked = self._timeouts = self._reconnects = self._stray = self._bad = 0
         self._last_error: str | None = None
+        self._rejections = Flood(log, summary_s=_REJECTED_SUMMARY_S, monotonic=self.timer.now)
 
     # --- settings -------------------------------------------------------------------------------------------
     @property
@@ -522,6 +525,9 @@ class PlatformSession:
                         link.rejected = True
                         raise Rejected(qn_rtn, qn)
                 self._went_up()
+                self._rejections.ok(
+                    "rejected", "upload_accepted", f"{self.target}: 平台已接受上传 / uploads accepted again"
+                )
                 return answer
             raise LinkDown(
                 f"QN={qn}: {1 + settings.re_count} 次发送均无应答 / no answer to {1 + settings.re_count} sends "
@@ -730,7 +736,11 @@ class PlatformSession:
             self._ack(item.id)
         except Rejected as err:
             self._last_error = str(err)
-            log.error("%s: 上传被拒 / upload rejected: %s", self.target, err)
+            # a wrong PW or MN is refused on every reconnect: one ERROR, repeats at DEBUG and a periodic summary
+            if not self._rejections.fail(
+                "rejected", "upload_rejected", f"{self.target}: 上传被拒 / upload rejected: {err}", qn_rtn=err.qn_rtn
+            ):
+                log.debug("%s: 上传仍被拒 / upload rejected again: %s", self.target, err)
             with contextlib.suppress(Exception):
                 self.store.mark_sent(item.id, at=self.clock.now(), error=str(err))
             link.fail(str(err))
