@@ -52,7 +52,7 @@ from agent.model import RecordKind
 from buffer import DEFAULT_PRIORITY, OutboxItem, Store
 from buffer.outbox import PAYLOAD_PRIORITY
 from drivers.clock import Clock, MonotonicClock
-from uplink.commands import DasIdentity
+from uplink.commands import DasIdentity, log_undecodable
 from uplink.commands.identity import request_new_key, send_hardware_sn
 from uplink.commands.systemtime import request_time_calibration
 from uplink.connect import Backoff, ConnectError, Connector
@@ -87,6 +87,7 @@ _WINDOW = {
     RecordKind.RUNTIME_DAY.value: timedelta(days=1),
 }  # a record's window length (the minute window is the session's MinInterval)
 _REJECTED_SUMMARY_S = 600.0  # a platform that keeps refusing uploads: one summary line per 10 min at most
+_BAD_FRAME_SUMMARY_S = 600.0  # undecodable frames: one WARNING, then one line per 10 min at most
 _KEY_RETRY = timedelta(days=1)  # a 1014 request that brought no key is repeated after a day
 _QN_RTN_TEXT = {
     2: "请求被拒绝 / request refused",
@@ -253,6 +254,8 @@ class PlatformSession:
         self._rtt_avg: float | None = None
         self._sent = self._acked = self._timeouts = self._reconnects = self._stray = self._bad = 0
         self._last_error: str | None = None
+        self._bad_logged_at: float | None = None  # timer time of the last undecodable-frame WARNING
+        self._bad_unlogged = 0
         self._rejections = Flood(log, summary_s=_REJECTED_SUMMARY_S, monotonic=self.timer.now)
 
     # --- settings -------------------------------------------------------------------------------------------
@@ -436,8 +439,8 @@ class PlatformSession:
     def _dispatch(self, link: _Link, item: Decoded | Hj212Error) -> None:
         if isinstance(item, Hj212Error):
             self._bad += 1
-            self._last_error = f"bad frame from platform: {item}"
-            log.debug("%s: 坏帧, 忽略 / bad frame ignored: %s", self.target, item)
+            self._last_error = f"平台报文无法解析 / bad frame from platform: {item}"
+            self._log_bad_frame(item)
             return
         frame = item.frame
         if frame.cn in REPLY_CNS:
@@ -451,6 +454,18 @@ class PlatformSession:
                 )
             return
         self._request(link, frame)
+
+    def _log_bad_frame(self, err: Hj212Error) -> None:
+        """A bad CRC or broken framing: one WARNING (`log_undecodable`), then at most one per summary period with
+        the count in between; a line noise burst or a platform with a wrong SM4 key cannot flood the log."""
+        now = self.timer.now()
+        if self._bad_logged_at is None or now - self._bad_logged_at >= _BAD_FRAME_SUMMARY_S:
+            log_undecodable(err, self.context, err.raw or b"", repeated=self._bad_unlogged)
+            self._bad_logged_at = now
+            self._bad_unlogged = 0
+        else:
+            self._bad_unlogged += 1
+            log.debug("%s: 坏帧, 忽略 / bad frame ignored: %s", self.target, err)
 
     def _request(self, link: _Link, frame: Frame) -> None:
         handler = self.handler

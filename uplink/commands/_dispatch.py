@@ -117,12 +117,16 @@ class CommandHandler:
         return int(ExeRtn.SUCCESS) if result is None else int(result)
 
 
-def log_undecodable(error: Hj212Error, ctx: SessionContext, raw: bytes = b"") -> None:
-    """A frame the session could not decode (CRC 9, framing, length): logged, never answered (hj212.md §1)."""
+def log_undecodable(error: Hj212Error, ctx: SessionContext, raw: bytes = b"", *, repeated: int = 0) -> None:
+    """A frame the session could not decode (CRC 9, framing, length): logged, never answered (hj212.md §1).
+
+    The session calls it for the first such frame and then at most once per summary period; `repeated` counts
+    the ones it dropped in between without a line."""
     log.warning(
-        "平台报文无法解析, 不应答 / %s: frame dropped unanswered (QnRtn %d would apply): %s %s",
+        "平台报文无法解析, 不应答 / %s: frame dropped unanswered (QnRtn %d would apply): %s %s%s",
         ctx.target,
         error.qn_rtn,
         redact(str(error)),
         shown(raw[:120]),
+        f" (另有 {repeated} 帧 / {repeated} more since the last line)" if repeated else "",
     )
