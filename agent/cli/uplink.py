@@ -8,12 +8,16 @@ from its `[store]`), or the minimal uplink file with `[[platforms]]` tables matc
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
+
+if TYPE_CHECKING:
+    from uplink.settings import PlatformSettings, UplinkConfig
 
 ConfigOpt = Annotated[
     Path,
@@ -24,12 +28,17 @@ StoreOpt = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 2) -> None:
+def _fail(message: str, code: int = 2) -> NoReturn:
     typer.echo(message, err=True)
     raise typer.Exit(code)
 
 
-def _load(config: Path):  # type: ignore[no-untyped-def]
+# What a platform does with a CP it cannot decrypt (HJ 212-2025 §6.4): the probe's kinds that may mean a wrong key
+_SM4_SYMPTOMS = frozenset({"crc", "no-answer", "closed", "rejected"})
+_SM4_HINT = "SM4 密钥可能不符 / SM4 key may not match (check sm4_key and cipher_wire with the platform)"
+
+
+def _load(config: Path) -> tuple[UplinkConfig, dict[str, PlatformSettings]]:
     """The uplink settings from a site configuration or an uplink file, and for a site configuration the
     settings of each `"<platform>/<outlet>"` session (ST by the outlet's kind); exits with the loader's message."""
     from agent.config.detect import is_site_config
@@ -47,6 +56,7 @@ def _load(config: Path):  # type: ignore[no-untyped-def]
         site = load_config(config)
     except ConfigError as err:
         _fail(f"配置错误 / bad configuration: {err}")
+        raise  # not reached: _fail exits
     uplink = UplinkConfig(
         store=str(store_path(site)),
         platforms=tuple(platform_settings(site).values()),
@@ -133,6 +143,9 @@ def register(app: typer.Typer) -> None:
             _fail(f"数值无法发送 / value cannot be sent: {err}")
             return
         result = asyncio.run(probe(settings, outlet, cp, clock=clock, timer=MonotonicClock()))
+        if settings.encrypt and result.kind in _SM4_SYMPTOMS:
+            # a platform that cannot decrypt the CP answers nothing, closes or reports a CRC error (§6.4)
+            result = dataclasses.replace(result, message=f"{result.message} — {_SM4_HINT}")
         if as_json:
             typer.echo(
                 json.dumps(
