@@ -6,11 +6,11 @@ Framing: `rtu` for serial buses and serial servers / 4G DTUs that pass RTU frame
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from drivers.errors import DeviceBackingOff, DriverError, IllegalDataAddress, IllegalDataValue, LinkDown
-from drivers.link.protocol import ByteLink
+from drivers.link.protocol import ByteLink, ReplyLength
 from drivers.modbus import frames
 from drivers.modbus.planner import BlockPlan, plan_blocks, split_block
 from drivers.modbus.points import PointResult, PointSpec
@@ -56,19 +56,12 @@ class ModbusDevice:
         """Registers (fc 3/4) or 0/1 bits (fc 1/2) from `address` (0-based wire address)."""
         pdu = frames.read_pdu(function, address, count)
         self.reads += 1
-        if self.framing == "rtu":
-            request = frames.rtu_frame(self.unit, pdu)
-            reply = await self.link.exchange(
-                self.key, request, frames.rtu_reply_length(self.unit, function, count), timeout=timeout
-            )
-            reply_pdu = frames.rtu_reply_pdu(reply, self.unit, function, count)
-        else:
-            tid = frames.next_transaction_id()
-            request = frames.mbap_frame(tid, self.unit, pdu)
-            reply = await self.link.exchange(
-                self.key, request, frames.mbap_reply_length(tid, self.unit), timeout=timeout
-            )
-            reply_pdu = frames.mbap_reply_pdu(reply)
+        reply_pdu = await self._transact(
+            pdu,
+            frames.rtu_reply_length(self.unit, function, count),
+            lambda reply: frames.rtu_reply_pdu(reply, self.unit, function, count),
+            timeout,
+        )
         return frames.parse_read_pdu(reply_pdu, function, count)
 
     async def write(
@@ -80,20 +73,32 @@ class ModbusDevice:
         Raises the DriverError of the failure (exception reply, timeout, a reply that is not the echo)."""
         pdu = frames.write_pdu(function, address, values)
         self.writes += 1
-        if self.framing == "rtu":
-            request = frames.rtu_frame(self.unit, pdu)
-            reply = await self.link.exchange(
-                self.key, request, frames.rtu_write_reply_length(self.unit, function), timeout=timeout
-            )
-            reply_pdu = frames.rtu_write_reply_pdu(reply, self.unit, function)
-        else:
-            tid = frames.next_transaction_id()
-            request = frames.mbap_frame(tid, self.unit, pdu)
-            reply = await self.link.exchange(
-                self.key, request, frames.mbap_reply_length(tid, self.unit), timeout=timeout
-            )
-            reply_pdu = frames.mbap_reply_pdu(reply)
+        reply_pdu = await self._transact(
+            pdu,
+            frames.rtu_write_reply_length(self.unit, function),
+            lambda reply: frames.rtu_write_reply_pdu(reply, self.unit, function),
+            timeout,
+        )
         frames.parse_write_pdu(reply_pdu, pdu)
+
+    async def _transact(
+        self,
+        pdu: bytes,
+        rtu_length: ReplyLength,
+        rtu_pdu: Callable[[bytes], bytes],
+        timeout: float | None,
+    ) -> bytes:
+        """One request PDU through the link owner in this device's framing; the reply PDU, checked.
+
+        RTU needs the request's own reply rule (length and CRC differ per function); MBAP frames every reply by
+        its header and transaction id."""
+        if self.framing == "rtu":
+            reply = await self.link.exchange(self.key, frames.rtu_frame(self.unit, pdu), rtu_length, timeout=timeout)
+            return rtu_pdu(reply)
+        tid = frames.next_transaction_id()
+        request = frames.mbap_frame(tid, self.unit, pdu)
+        reply = await self.link.exchange(self.key, request, frames.mbap_reply_length(tid, self.unit), timeout=timeout)
+        return frames.mbap_reply_pdu(reply)
 
     def plan(self, points: Sequence[PointSpec]) -> tuple[BlockPlan, ...]:
         """The block plan for these points: computed once, then refined as the device rejects blocks."""
