@@ -13,13 +13,11 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime
 
 from agent.logs import event, get_logger
 from drivers.errors import DriverError
-from drivers.profiles.schema import StandardCheck
 from drivers.reader import ProfiledDevice
+from uplink.standard_check import CheckResult, check_result  # the 2062 builder, shared with the 2062 history answer
 
 __all__ = ["CheckResult", "SiteDeviceControl", "check_result"]
 
@@ -116,52 +114,3 @@ class SiteDeviceControl:
     async def standard_check(self, outlet: str, pol_id: str) -> bool | None:
         """2025 3024; the result comes later as a 2062 (`check_result`)."""
         return await self._command("3024", "standard_check", outlet, pol_id)
-
-
-@dataclass(frozen=True, slots=True)
-class CheckResult:
-    """One automatic standard check, as a 2062 carries it (HJ 212-2025 C59)."""
-
-    time: datetime
-    measured: float
-    standard: float
-    passed: bool
-
-
-def _number(value: object) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return float(value)
-    return None
-
-
-def check_result(spec: StandardCheck, info: Mapping[str, object]) -> CheckResult | None:
-    """The result the device's info holds, or None when a part is missing or unusable (then nothing is sent).
-
-    StandardValue from its register, else from measured and deviation (measured = standard × (1 + dev/100));
-    the verdict from the result register (1 pass), else |deviation| ≤ the profile's limit."""
-    stamp = info.get(spec.time)
-    try:
-        when = datetime.strptime(str(stamp), "%Y%m%d%H%M%S")  # bcd_datetime info, HJ 212 B.10 time format
-    except ValueError:
-        return None
-    measured = _number(info.get(spec.measured))
-    deviation = _number(info.get(spec.deviation)) if spec.deviation else None
-    standard = _number(info.get(spec.standard)) if spec.standard else None
-    if measured is None:
-        return None
-    if standard is None and deviation is not None and deviation > -100:
-        standard = measured / (1 + deviation / 100)
-    if standard is None:
-        return None
-    if spec.result is not None:
-        verdict = _number(info.get(spec.result))
-        if verdict not in (0.0, 1.0):
-            return None
-        passed = verdict == 1.0
-    else:
-        if deviation is None:
-            deviation = 100 * (measured - standard) / standard if standard else None
-        if deviation is None or spec.limit is None:
-            return None
-        passed = abs(deviation) <= spec.limit
-    return CheckResult(when, measured, standard, passed)

@@ -31,6 +31,7 @@ from drivers.profiles.schema import SERIAL_NUMBER
 from uplink.cp_build import is_power_record, record_outlet
 from uplink.mqtt import MqttSettings, enqueue_alarm, record_targets
 from uplink.settings import MIN_INTERVALS, PlatformSettings, SettingKey
+from uplink.standard_check import check_result
 
 __all__ = ["AlarmBook", "OutletPipeline", "ResumeReport", "Routing", "alarm_identity"]
 
@@ -436,8 +437,6 @@ class OutletPipeline:
     def _standard_check(self, device: str, check: Any, pol_ids: Sequence[str]) -> None:
         """A new standard-check time is a new result (it is in the store already, with this poll's values): a 2062
         per factor the device measures (hj212-2025.md §5). A result the registers do not fully give is logged."""
-        from agent.daemon.devicecontrol import check_result
-
         latest = {e.code: e.value for e in self.store.latest_device_info(device)}
         result = check_result(check, latest)
         if result is None:

@@ -87,6 +87,20 @@ class SiteServices:
                     out[code] = value
         return out or None
 
+    def standard_checks(self, outlet: str) -> list[tuple[str, Any, list[str]]]:
+        """2062 history: (device, its profile's `[standard_check]`, the outlet factors it measures), as the upload
+        on a new check (OutletPipeline.info_changed) picks them."""
+        pipeline = self._site.pipelines.get(outlet)
+        if pipeline is None:
+            return []
+        measured = {f.code for f in pipeline.params.factors}
+        out = []
+        for device, spec in pipeline.standard_checks.items():  # every profile's: keep the outlet's measuring ones
+            pol_ids = sorted({c for (d, _), c in pipeline.feeds.items() if d == device and c in measured})
+            if pol_ids:
+                out.append((device, spec, pol_ids))
+        return out
+
     # Writes to analyzers (3021, 3011, 3012, 3022, 3024): as the device's profile allows (agent.daemon.devicecontrol).
     async def set_param(self, outlet: str, pol_id: str | None, info_id: str, value: str) -> bool | None:
         return await self._control.set_param(outlet, pol_id, info_id, value)

@@ -200,6 +200,13 @@ async def test_platform_commands_reach_the_analyzer_and_a_standard_check_comes_b
                 assert cp.get("DataTime") == stamp
                 await asyncio.sleep(2.5)  # further polls see the same check time: no second 2062
                 assert len(platform.store.frames(cn="2062", direction="in")) == 1
+
+                # 2062 history: the same result again, rebuilt from the stored info (HJ 212-2025 §5)
+                day = f"BeginTime={stamp[:8]}000000;EndTime={stamp[:8]}235959"
+                assert await command("2062", day) == 1
+                fetched = [f for f in platform.store.frames(cn="2062", direction="in") if f.id != report.id]
+                assert [(f.cp_text, f.pnum, f.pno) for f in fetched] == [(report.cp_text, 1, 1)]
+                assert await command("2062", "BeginTime=20000101000000;EndTime=20000101235959") == 100
             finally:
                 await site.stop(budget_s=1.0)
                 ticking.cancel()

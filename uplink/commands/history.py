@@ -1,5 +1,6 @@
 """History fetches answered from the store: 2031 day, 2041 run time, 2051 minute, 2061 hour (HJ 212-2017 §8,
-C.47-C.50); 2025 also 2011 with BeginTime/EndTime (ST=44/45 real-time records, hj212-2025.md §6) and 2062.
+C.47-C.50); 2025 also 2011 with BeginTime/EndTime (ST=44/45 real-time records, hj212-2025.md §6) and 2062
+(standard-check results, rebuilt from device-info history).
 
 Flow: 9011, then each record as its own packet (with the answer bit when the platform wants answers, each
 waiting for its 9014 before the next; else no ack), then 9012 ExeRtn 1, or 100 (没有数据) when the range
@@ -12,8 +13,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from agent.model import Record, RecordKind
-from uplink.cp_build import power_stream, record_st, record_to_cp
+from uplink.cp_build import power_stream, record_st, record_to_cp, standard_check_cp
 from uplink.hj212 import CN, CpError, ExeRtn
+from uplink.standard_check import stored_results
 
 from ._flow import Exchange, log
 from ._params import time_range
@@ -69,7 +71,26 @@ async def fetch(x: Exchange) -> int:
 
 
 async def standard_checks(x: Exchange) -> int:
-    """2025 2062 fetch: the store keeps no standard-check history yet, so the honest answer is 没有数据."""
+    """2025 2062 fetch: the outlet's completed standard checks with DataTime in the range, rebuilt from device-info
+    history by the builder the daemon's 2062 upload uses (uplink.standard_check), one 2062 per result and factor."""
     begin, end = time_range(x.req.cp)
-    log.info("无标样核查历史 / %s: 2062 %s..%s answered ExeRtn 100 (no history kept)", x.ctx.target, begin, end)
-    return ExeRtn.NO_DATA
+    ctx = x.ctx
+    specs = getattr(ctx.devices, "standard_checks", None)
+    found = [
+        (result, pol_id)
+        for device, spec, pol_ids in (specs(ctx.outlet) if specs is not None else [])
+        for result in stored_results(ctx.store, device, spec, begin, end)
+        for pol_id in pol_ids
+    ]
+    found.sort(key=lambda item: (item[0].time, item[1]))
+    if not found:
+        log.info("标样核查历史为空 / %s: 2062 %s..%s has no results", ctx.target, begin, end)
+        return ExeRtn.NO_DATA
+    total = len(found)
+    for i, (result, pol_id) in enumerate(found, start=1):
+        cp = standard_check_cp(result.time, pol_id, result.measured, result.standard, result.passed)
+        if not await x.data(x.req.cn, cp, pnum=total, pno=i):  # 2062 is 2025 only: always numbered
+            log.warning("历史数据发送中断 / %s: CN=2062 stopped after %d of %d results", ctx.target, i - 1, total)
+            return ExeRtn.TIMEOUT
+    log.info("历史数据已发送 / %s: CN=2062 %d results %s..%s", ctx.target, total, begin, end)
+    return ExeRtn.SUCCESS
