@@ -7,7 +7,7 @@ dialect and MNs, MQTT, retention) or every problem with its line; secrets are ne
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,6 +18,10 @@ from agent.config.render import render_config
 from agent.config.sample import sample_text
 from agent.stats.params import OutletKind
 from drivers.link import SerialParams
+
+if TYPE_CHECKING:
+    from agent.config.build import PowerPlan
+    from agent.config.model import OutletPower
 
 __all__ = ["register", "render_summary"]
 
@@ -31,6 +35,19 @@ def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
     return [
         indent + "  ".join(cell + " " * (widths[c] - _width(cell)) for c, cell in enumerate(r)).rstrip() for r in rows
     ]
+
+
+def _power_lines(section: OutletPower | None, plan: PowerPlan | None) -> list[str]:
+    """`[outlets.<id>.power]`: the ST=44 (HJ 212-2025 用电监控) points with their configured d-codes, the
+    platforms that get them and the interval actually used (the default is the platforms' RtdInterval)."""
+    if section is None or plan is None:
+        return []
+    head = f"      用电监控 power (ST=44) → {', '.join(plan.platforms)}  每 every {plan.interval_s} s"
+    rows = [["代码 d-code", "类型 role", "小数 dec", "来源 point", "说明 title"]]
+    for p in section.points:
+        role = "生产 production" if p.role == "production" else "治理 treatment"
+        rows.append([p.code, role, str(p.decimals), p.point, p.title or "-"])
+    return [head, *_table(rows, "        ")]
 
 
 def render_summary(config: SiteConfig) -> str:
@@ -59,6 +76,7 @@ def render_summary(config: SiteConfig) -> str:
         out += _table(rows, "      ") if rows else ["      (无设备 no devices)"]
 
     outlets = build.outlet_params(config)
+    power = build.power_points(config)
     out += ["", f"排放口 outlets ({len(config.outlets)}):"]
     for oid, outlet in config.outlets.items():
         p = outlets[oid]
@@ -75,6 +93,7 @@ def render_summary(config: SiteConfig) -> str:
         for eq, src in zip(p.equipment, outlet.equipment, strict=True):
             role = "生产 production" if eq.role == "production" else "治理 treatment"
             out.append(f"      设施 {eq.code} {eq.name} {role} ← {src.point} (运行 running > {eq.on_threshold:g})")
+        out += _power_lines(outlet.power, power.get(oid))
 
     platforms = build.platform_settings(config)
     sessions = build.session_settings(config)
