@@ -26,13 +26,16 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drivers.clock import MonotonicClock
 from drivers.profiles import resolve_profile
 from hil.sim import SimBus, TcpSimServer
 from hil.sim_meters.dlt645 import MeterBusSim, SimMeter
 from hil.sim_profiles import ProfileSim
+
+if TYPE_CHECKING:
+    from hil.platform import PlatformConfig
 
 __all__ = ["DEMO_CONFIG", "PlatformTimeline", "SimTimeline", "SiteSims", "derive_config", "dump_toml"]
 
@@ -277,7 +280,7 @@ class DemoRun:
     timeline: SimTimeline
 
 
-def platform_config(data: dict[str, Any], name: str) -> Any:
+def platform_config(data: dict[str, Any], name: str) -> PlatformConfig:
     """A reference-platform config knowing the MNs (and dialect) the site uses on platform `name`."""
     from hil.platform import MnConfig, PlatformConfig
 

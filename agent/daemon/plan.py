@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.stats import OutletParams
 from buffer import RetentionPolicy
 from drivers.profiles.config import DevicesConfig
 from drivers.profiles.schema import Profile
+
+if TYPE_CHECKING:  # plan_from_config imports agent.config lazily; this import is for the hint only
+    from agent.config.model import SiteConfig
 
 __all__ = ["DEFAULT_POLL_S", "OutletPlan", "SitePlan", "poll_intervals"]
 
@@ -69,7 +72,7 @@ def poll_intervals(plan_devices: Mapping[str, object], outlets: tuple[OutletPlan
     return out
 
 
-def plan_from_config(config: Any, *, state_dir: Path | None = None) -> SitePlan:
+def plan_from_config(config: SiteConfig, *, state_dir: Path | None = None) -> SitePlan:
     """Build the plan with the config's own builders (agent.config.build); `state_dir` relocates the store."""
     from agent.config import build
 

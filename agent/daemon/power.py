@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from agent.model import FactorValues, Reading, Record, RecordKind
 from agent.stats.windows import rtd_tick_after
 from uplink.cp_build import power_stream
+
+if TYPE_CHECKING:
+    from agent.config.build import PowerPlan
 
 __all__ = ["PowerRecorder"]
 
@@ -25,7 +28,7 @@ _MISSING = "B"  # HJ 212 Flag B: 通讯异常 / no data from the instrument
 class PowerRecorder:
     """The ST=44 records of one outlet; fed the committed readings, asked for the records whose tick has passed."""
 
-    def __init__(self, outlet: str, plan: Any, *, close_delay_s: float = 10.0) -> None:
+    def __init__(self, outlet: str, plan: PowerPlan, *, close_delay_s: float = 10.0) -> None:
         """`plan`: agent.config.build.PowerPlan (interval_s, points as (device, code, decimals))."""
         self.outlet = outlet
         self.interval = timedelta(seconds=plan.interval_s)

@@ -20,7 +20,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from agent.daemon.clock import AgentClock
 from agent.daemon.clockdrift import ClockDriftAlarms, enable_time_sync
@@ -29,6 +29,9 @@ from agent.daemon.plan import SitePlan, plan_from_config
 from agent.daemon.site import Site
 from agent.logs import event, get_logger
 from buffer import Store
+
+if TYPE_CHECKING:  # optional module, imported lazily
+    from agent.sdnotify import SdNotifier
 
 __all__ = ["RunOptions", "run", "run_async"]
 
@@ -345,7 +348,7 @@ async def _check_devices(plan: SitePlan) -> None:
         await registry.close()
 
 
-def _notifier() -> Any:
+def _notifier() -> SdNotifier | None:
     try:
         from agent.sdnotify import SdNotifier
     except ImportError:
@@ -353,7 +356,7 @@ def _notifier() -> Any:
     return SdNotifier.from_env()
 
 
-def _watchdog(notifier: Any, alive: Callable[[], bool] | None = None) -> asyncio.Task[None] | None:
+def _watchdog(notifier: SdNotifier | None, alive: Callable[[], bool] | None = None) -> asyncio.Task[None] | None:
     if notifier is None:
         return None
     try:
